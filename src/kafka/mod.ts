@@ -1,0 +1,6 @@
+/**
+ * Kafka access: the client factory, start-up checks and topic helpers.
+ *
+ * @module
+ */
+export * from "./client.ts";

@@ -1,0 +1,7 @@
+/**
+ * PostgreSQL access: client factory, start-up check and migrations.
+ *
+ * @module
+ */
+export * from "./client.ts";
+export * from "./migrate.ts";

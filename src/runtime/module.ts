@@ -1,0 +1,56 @@
+/**
+ * The contract between `main.ts` and the modules it hosts. A module is started with a
+ * context and returns a handle; `main.ts` never knows a module's internals.
+ *
+ * @module
+ */
+import type { Config, ModuleName } from "../config/mod.ts";
+import type { Logger } from "../log/logger.ts";
+
+/** What a module gets when it starts. */
+export interface ModuleContext {
+  config: Config;
+  log: Logger;
+}
+
+/** A point-in-time view of a module, for the terminal status, /metrics and `status`. */
+export interface ModuleStatus {
+  /** Records consumed or produced since start. */
+  eventsIn: number;
+  eventsOut: number;
+  /** Records sent to the dead-letter topic since start. */
+  deadLettered?: number;
+  /** Late events recorded since start (aggregator). */
+  late?: number;
+  /** Wall-clock ms of the last flush/upload/send. */
+  lastFlushAt?: number;
+  /** Per-partition detail: lag, watermark (epoch ms), last offset. */
+  partitions?: Record<number, { lag?: number; watermark?: number; offset?: string }>;
+  /** Anything else worth showing. */
+  extra?: Record<string, number | string>;
+}
+
+/** A running module. */
+export interface RunningModule {
+  name: ModuleName;
+  /** Settles when the module ends by itself (finished, or failed: then it rejects). */
+  done: Promise<void>;
+  /** Stops gracefully: flush, commit, disconnect. Idempotent. */
+  stop(): Promise<void>;
+  /** Current figures. */
+  status(): ModuleStatus;
+}
+
+/** Starts a module; resolves once it is running (connected, subscribed). */
+export type ModuleStarter = (ctx: ModuleContext) => Promise<RunningModule>;
+
+/** A sub-command provided by a module, e.g. `generate`, `load`, `rebuild`, `verify`. */
+export interface Command {
+  name: string;
+  /** One line for `--help`. */
+  summary: string;
+  /** Usage text: its own flags with defaults. */
+  usage: string;
+  /** Runs the command with its own arguments; resolves to the exit code. */
+  run(args: string[], ctx: ModuleContext): Promise<number>;
+}
