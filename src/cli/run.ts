@@ -1,0 +1,109 @@
+/**
+ * `run`: checks the services the chosen modules need, applies migrations, starts the
+ * modules and stops them gracefully on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import type { Config, ModuleName } from "../config/mod.ts";
+import { checkKafka } from "../kafka/mod.ts";
+import type { Logger } from "../log/logger.ts";
+import { checkPostgres, createSql, migrate } from "../postgres/mod.ts";
+import { checkS3 } from "../s3/mod.ts";
+import type { RunningModule } from "../runtime/module.ts";
+import { installShutdown } from "../runtime/shutdown.ts";
+import { moduleStarters } from "./registry.ts";
+
+/** Which services a module needs, for the start-up checks. */
+const NEEDS: Record<ModuleName, { postgres: boolean; s3: "raw" | "archive" | null }> = {
+  generator: { postgres: false, s3: "raw" },
+  loader: { postgres: true, s3: "raw" },
+  aggregator: { postgres: true, s3: null },
+  archiver: { postgres: false, s3: "archive" },
+};
+
+/** Checks every service the modules need, failing with one line on the first problem. */
+export async function preflight(config: Config, modules: ModuleName[]): Promise<void> {
+  const consumers = modules.filter((m) => m === "aggregator" || m === "archiver");
+  const producesTopic = modules.includes("generator");
+  if (modules.some((m) => m !== "loader")) {
+    await checkKafka(config, {
+      requireTopics: consumers.length > 0 && !producesTopic ? [config.clickTopic] : [],
+    });
+  }
+  if (modules.some((m) => NEEDS[m].postgres)) await checkPostgres(config);
+  const buckets = new Set<string>();
+  for (const m of modules) {
+    const need = NEEDS[m].s3;
+    if (need === "raw") buckets.add(config.rawBucket);
+    if (need === "archive") buckets.add(config.archiveBucket);
+  }
+  if (buckets.size > 0) await checkS3(config, [...buckets]);
+}
+
+/** Applies pending migrations; returns the names applied. */
+export async function applyMigrations(config: Config): Promise<string[]> {
+  const sql = createSql(config, { max: 1 });
+  try {
+    return (await migrate(sql)).applied;
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+/**
+ * Runs the configured modules until a signal stops them (exit code 0) or one fails
+ * (exit code 1 after stopping the others).
+ */
+export async function runModules(config: Config, log: Logger): Promise<number> {
+  const modules = config.modules;
+  await preflight(config, modules);
+  if (modules.some((m) => NEEDS[m].postgres)) {
+    const applied = await applyMigrations(config);
+    if (applied.length) log.info("migrations applied", { applied: applied.join(",") });
+  }
+  const running: RunningModule[] = [];
+  const stopAll = async () => {
+    // Stop in reverse start order: consumers before the producer feeding them.
+    for (const m of [...running].reverse()) {
+      await m.stop().catch((e) => log.error("stop failed", { module: m.name, error: e }));
+    }
+  };
+  const uninstall = installShutdown(stopAll, { timeoutMs: config.shutdownTimeoutMs, log });
+  try {
+    // The generator starts first: it creates the topic the consumers need.
+    const order = [...modules].sort((a, b) => (a === "generator" ? -1 : b === "generator" ? 1 : 0));
+    for (const name of order) {
+      const start = await moduleStarters[name]();
+      const m = await start({ config, log: log.child(name) });
+      running.push(m);
+      log.info("module started", { module: name });
+    }
+  } catch (e) {
+    await stopAll();
+    uninstall();
+    throw e;
+  }
+  return await new Promise<number>((resolve) => {
+    let left = running.length;
+    let failed = false;
+    for (const m of running) {
+      m.done
+        .then(
+          () => log.info("module finished", { module: m.name }),
+          async (e) => {
+            log.error("module failed", { module: m.name, error: e });
+            if (!failed) {
+              failed = true;
+              await stopAll();
+            }
+          },
+        )
+        .finally(() => {
+          if (--left === 0) {
+            uninstall();
+            resolve(failed ? 1 : 0);
+          }
+        });
+    }
+  });
+}
