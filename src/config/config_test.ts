@@ -24,7 +24,10 @@ Deno.test("an unknown module fails with one line naming NEXUS_MODULES and the fi
     (e: unknown) => {
       assert.ok(e instanceof ConfigError);
       assert.equal(e.setting, "NEXUS_MODULES");
-      assert.match(e.message, /NEXUS_MODULES \(--modules, from --modules\) is "generator,agregator"/);
+      assert.match(
+        e.message,
+        /NEXUS_MODULES \(--modules, from --modules\) is "generator,agregator"/,
+      );
       assert.match(e.message, /unknown module "agregator"/);
       assert.match(e.message, /Fix: /);
       assert.ok(!e.message.includes("\n"));
@@ -56,7 +59,9 @@ Deno.test("secret values are never shown, in errors or in the banner", () => {
     },
   });
   const banner = describeConfig(c).join("\n");
-  assert.ok(!banner.includes("hunter2") && !banner.includes("s3cr3t") && !banner.includes("AKIDSECRET"));
+  assert.ok(
+    !banner.includes("hunter2") && !banner.includes("s3cr3t") && !banner.includes("AKIDSECRET"),
+  );
   assert.match(banner, /DATABASE_URL=postgres:\/\/nexus:\*\*\*@db:5432\/nexus/);
   assert.equal(maskSecret("plain"), "***");
 });

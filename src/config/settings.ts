@@ -45,6 +45,12 @@ function int(min: number, max = Number.MAX_SAFE_INTEGER): Parse<number> {
   };
 }
 
+function positive(raw: string): number {
+  const n = Number(raw.trim());
+  if (raw.trim() === "" || !Number.isFinite(n) || n <= 0) throw new Error("not a number > 0");
+  return n;
+}
+
 function bool(raw: string): boolean {
   const v = raw.trim().toLowerCase();
   if (["1", "true", "yes", "on"].includes(v)) return true;
@@ -160,6 +166,14 @@ export const settings = {
     doc: "Longest graceful stop (flush, commit, disconnect) before exiting anyway",
     expect: "an integer 100..600000",
     parse: int(100, 600_000),
+    group: "general",
+  },
+  generatorRate: {
+    env: "NEXUS_GENERATOR_RATE",
+    flag: "rate",
+    doc: "Records/s the generator sends (live stream default 100; `generate` unthrottled)",
+    expect: "a number > 0",
+    parse: positive,
     group: "general",
   },
   kafkaBrokers: {
