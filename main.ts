@@ -9,6 +9,7 @@ import { migrateCommand, runCommand } from "./src/cli/commands.ts";
 import { moduleCommands } from "./src/cli/registry.ts";
 import { ConfigError, resolveConfig, settingsHelp } from "./src/config/mod.ts";
 import { configureLogging, createLogger } from "./src/log/logger.ts";
+import { statusCommand } from "./src/observe/mod.ts";
 import { reasonOf, ServiceError } from "./src/runtime/errors.ts";
 import type { Command } from "./src/runtime/module.ts";
 
@@ -38,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return fail(reasonOf(e));
   }
-  const commands = [runCommand, migrateCommand, ...(await moduleCommands())];
+  const commands = [runCommand, migrateCommand, statusCommand, ...(await moduleCommands())];
   if (split.command === undefined || split.command === "help") {
     console.log(helpText(commands));
     return split.command === "help" || split.help ? 0 : 2;

@@ -42,7 +42,10 @@ Deno.test("Redpanda advertises an internal listener for containers and an extern
 Deno.test("PostgreSQL and S3 publish the ports the defaults point at", () => {
   const pgPort = new URL(defaults.databaseUrl).port;
   assert.ok(hostPorts(svc("postgres")).includes(pgPort));
-  assert.equal(svc("postgres").environment?.POSTGRES_DB, new URL(defaults.databaseUrl).pathname.slice(1));
+  assert.equal(
+    svc("postgres").environment?.POSTGRES_DB,
+    new URL(defaults.databaseUrl).pathname.slice(1),
+  );
   assert.equal(svc("postgres").environment?.POSTGRES_USER, new URL(defaults.databaseUrl).username);
   const s3Port = new URL(defaults.s3Endpoint).port;
   assert.ok(hostPorts(svc("seaweedfs")).includes(s3Port));

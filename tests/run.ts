@@ -10,6 +10,7 @@
  */
 import { ensureStack, stackDown, stackStatus } from "../src/stack/mod.ts";
 
+// deno-lint-ignore no-control-regex -- deno test colours its summary line with ANSI escapes
 const ANSI = /\x1b\[[0-9;]*m/g;
 const env = Deno.env.toObject();
 const external = Boolean(env.KAFKA_BROKERS && env.DATABASE_URL && env.S3_ENDPOINT);

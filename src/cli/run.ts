@@ -11,6 +11,7 @@ import { checkPostgres, createSql, migrate } from "../postgres/mod.ts";
 import { checkS3 } from "../s3/mod.ts";
 import type { RunningModule } from "../runtime/module.ts";
 import { installShutdown } from "../runtime/shutdown.ts";
+import { startObservability } from "../observe/mod.ts";
 import { moduleStarters } from "./registry.ts";
 
 /** Which services a module needs, for the start-up checks. */
@@ -62,11 +63,13 @@ export async function runModules(config: Config, log: Logger): Promise<number> {
     if (applied.length) log.info("migrations applied", { applied: applied.join(",") });
   }
   const running: RunningModule[] = [];
+  const observe = await startObservability({ config, log, modules: () => running });
   const stopAll = async () => {
     // Stop in reverse start order: consumers before the producer feeding them.
     for (const m of [...running].reverse()) {
       await m.stop().catch((e) => log.error("stop failed", { module: m.name, error: e }));
     }
+    await observe.stop();
   };
   const uninstall = installShutdown(stopAll, { timeoutMs: config.shutdownTimeoutMs, log });
   try {

@@ -444,6 +444,15 @@ export const settings = {
     parse: int(0, 65535),
     group: "http",
   },
+  httpAllowPublic: {
+    env: "NEXUS_HTTP_ALLOW_PUBLIC",
+    flag: "http-allow-public",
+    default: "false",
+    doc: "Allow NEXUS_HTTP_HOST to be a non-loopback address",
+    expect: "true or false",
+    parse: bool,
+    group: "http",
+  },
 } satisfies Record<string, Setting>;
 
 /** Names of all settings. */

@@ -76,6 +76,13 @@ async function canConnect(host: string, port: number, timeoutMs: number): Promis
   }
 }
 
+function advertisedError(brokers: string, address: string, reason: string): ServiceError {
+  return new ServiceError(
+    `Cannot use Kafka: the broker reached at KAFKA_BROKERS="${brokers}" advertises ${address}, which this process cannot reach (${reason}). Fix: set the broker's advertised listener to an address clients can reach (from the host use the external listener, e.g. localhost:19092; inside Docker use the internal one, e.g. redpanda:9092).`,
+    { setting: "KAFKA_BROKERS", retriable: false },
+  );
+}
+
 /** Options for `checkKafka`. */
 export interface KafkaCheckOptions {
   /** Topics that must already exist (consumers). Default none. */
@@ -108,13 +115,19 @@ export async function checkKafka(config: Config, options: KafkaCheckOptions = {}
         { setting: "KAFKA_BROKERS", retriable: true, cause: e },
       );
     }
-    const cluster = await admin.describeCluster();
+    // The bootstrap connection worked; from here kafkajs dials the addresses the brokers
+    // advertise, so a connection failure now is the advertised-listener trap.
+    let cluster;
+    try {
+      cluster = await admin.describeCluster();
+    } catch (e) {
+      const reason = reasonOf(e);
+      const addr = /(?:ENOTFOUND|ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT) (\S+)/.exec(reason)?.[1];
+      throw advertisedError(brokers, addr ?? "an address", reason);
+    }
     for (const b of cluster.brokers) {
       if (!(await canConnect(b.host, b.port, 3000))) {
-        throw new ServiceError(
-          `Cannot use Kafka: the broker reached at KAFKA_BROKERS="${brokers}" advertises ${b.host}:${b.port}, which this process cannot reach. Fix: set the broker's advertised listener to an address clients can reach (from the host use the external listener, e.g. localhost:19092; inside Docker use the internal one, e.g. redpanda:9092).`,
-          { setting: "KAFKA_BROKERS", retriable: false },
-        );
+        throw advertisedError(brokers, `${b.host}:${b.port}`, "connection failed");
       }
     }
     if (options.requireTopics?.length) {

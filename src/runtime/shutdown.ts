@@ -33,7 +33,7 @@ export function installShutdown(stop: () => Promise<void>, options: ShutdownOpti
       signal,
       timeout_ms: options.timeoutMs,
     });
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), options.timeoutMs);
     });

@@ -1,0 +1,164 @@
+/**
+ * The read-only data behind the dashboard's `/api/*` endpoints: actions and revenue per
+ * minute for the last hour of data, late and dead-letter counts. Parameterised SQL only.
+ *
+ * "The last hour" is the 60 one-minute windows ending with the newest window in Postgres
+ * (event time), so a replay of simulated days still shows a full chart. When the views have
+ * a `topic` column (the aggregator's do), rows are limited to the configured click topic.
+ *
+ * @module
+ */
+import type { Sql } from "../postgres/mod.ts";
+import type { RunningModule } from "../runtime/module.ts";
+import { moduleState } from "./module_state.ts";
+
+/** One bar/point of the actions chart. */
+export interface ActionPoint {
+  /** Window start, ISO. */
+  t: string;
+  action: string;
+  count: number;
+  final: boolean;
+}
+
+/** One point of the revenue chart. */
+export interface RevenuePoint {
+  t: string;
+  purchases: number;
+  /** Revenue with two decimals, as Postgres holds it (numeric → string). */
+  revenue: string;
+  final: boolean;
+}
+
+/** Late events recorded in Postgres. */
+export interface LateCounts {
+  total: number;
+  lastHour: number;
+}
+
+function missingRelation(e: unknown): boolean {
+  return (e as { code?: string }).code === "42P01";
+}
+
+const topicColumn = new WeakMap<Sql, Map<string, Promise<boolean>>>();
+
+/** Whether `relation` has a `topic` column (the aggregator's views do; a minimal one may not). */
+function hasTopic(sql: Sql, relation: string): Promise<boolean> {
+  let m = topicColumn.get(sql);
+  if (!m) topicColumn.set(sql, m = new Map());
+  let p = m.get(relation);
+  if (!p) {
+    p = sql<{ n: number }[]>`
+      select count(*)::int as n from information_schema.columns
+      where table_schema = current_schema() and table_name = ${relation}
+        and column_name = 'topic'`.then((r) => (r[0]?.n ?? 0) > 0);
+    m.set(relation, p);
+    p.catch(() => m.delete(relation));
+  }
+  return p;
+}
+
+/** Actions per minute over the last `minutes` windows of data (empty if the view is missing). */
+export async function actionsPerMinute(
+  sql: Sql,
+  topic: string,
+  minutes = 60,
+): Promise<ActionPoint[]> {
+  try {
+    const byTopic = await hasTopic(sql, "action_counts_minute");
+    const t1 = byTopic ? sql`and a.topic = ${topic}` : sql``;
+    const t2 = byTopic ? sql`where m.topic = ${topic}` : sql``;
+    const rows = await sql<
+      { window_start: Date; action: string; event_count: string; is_final: boolean }[]
+    >`
+      select a.window_start, a.action, a.event_count::text as event_count, a.is_final
+      from action_counts_minute a
+      where a.window_start > (select max(m.window_start) from action_counts_minute m ${t2})
+                             - make_interval(mins => ${minutes}::int)
+        ${t1}
+      order by a.window_start, a.action`;
+    return rows.map((r) => ({
+      t: r.window_start.toISOString(),
+      action: r.action,
+      count: Number(r.event_count),
+      final: r.is_final,
+    }));
+  } catch (e) {
+    if (missingRelation(e)) return [];
+    throw e;
+  }
+}
+
+/** Revenue per minute over the last `minutes` windows of data. */
+export async function revenuePerMinute(
+  sql: Sql,
+  topic: string,
+  minutes = 60,
+): Promise<RevenuePoint[]> {
+  try {
+    const byTopic = await hasTopic(sql, "revenue_minute");
+    const t1 = byTopic ? sql`and r.topic = ${topic}` : sql``;
+    const t2 = byTopic ? sql`where m.topic = ${topic}` : sql``;
+    const rows = await sql<
+      { window_start: Date; purchases: string; revenue: string; is_final: boolean }[]
+    >`
+      select r.window_start, r.purchases::text as purchases,
+             r.revenue::numeric(14,2)::text as revenue, r.is_final
+      from revenue_minute r
+      where r.window_start > (select max(m.window_start) from revenue_minute m ${t2})
+                             - make_interval(mins => ${minutes}::int)
+        ${t1}
+      order by r.window_start`;
+    return rows.map((r) => ({
+      t: r.window_start.toISOString(),
+      purchases: Number(r.purchases),
+      revenue: r.revenue,
+      final: r.is_final,
+    }));
+  } catch (e) {
+    if (missingRelation(e)) return [];
+    throw e;
+  }
+}
+
+/** Late events in Postgres: all, and recorded in the last hour of wall-clock time. */
+export async function lateCounts(sql: Sql, topic: string): Promise<LateCounts> {
+  try {
+    const byTopic = await hasTopic(sql, "late_events");
+    const [r] = await sql<{ total: string; last_hour: string }[]>`
+      select count(*)::text as total,
+             count(*) filter (where recorded_at > now() - interval '1 hour')::text as last_hour
+      from late_events ${byTopic ? sql`where topic = ${topic}` : sql``}`;
+    return { total: Number(r?.total ?? 0), lastHour: Number(r?.last_hour ?? 0) };
+  } catch (e) {
+    if (missingRelation(e)) return { total: 0, lastHour: 0 };
+    throw e;
+  }
+}
+
+/** A module's figures for the dashboard. */
+export interface ModuleSummary {
+  name: string;
+  state: string;
+  eventsIn: number;
+  eventsOut: number;
+  deadLettered: number | null;
+  late: number | null;
+  lastFlushAt: string | null;
+}
+
+/** Status of each running module. */
+export function moduleSummaries(modules: RunningModule[]): ModuleSummary[] {
+  return modules.map((m) => {
+    const s = m.status();
+    return {
+      name: m.name,
+      state: moduleState(m).state,
+      eventsIn: s.eventsIn,
+      eventsOut: s.eventsOut,
+      deadLettered: s.deadLettered ?? null,
+      late: s.late ?? null,
+      lastFlushAt: s.lastFlushAt ? new Date(s.lastFlushAt).toISOString() : null,
+    };
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * Readiness: the services the configured modules need are reachable (Kafka, Postgres, the
+ * S3 buckets) and every module is running. Results are cached for a few seconds and each
+ * check is bounded in time, so `/readyz` answers fast even while a service hangs.
+ *
+ * @module
+ */
+import type { Config, ModuleName } from "../config/mod.ts";
+import { checkKafka } from "../kafka/mod.ts";
+import { checkPostgres } from "../postgres/mod.ts";
+import { reasonOf } from "../runtime/errors.ts";
+import type { RunningModule } from "../runtime/module.ts";
+import { checkS3 } from "../s3/mod.ts";
+import { moduleState } from "./module_state.ts";
+
+/** One named check; rejects with the reason when not ready. */
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<void>;
+}
+
+/** The outcome of all checks. */
+export interface Readiness {
+  ready: boolean;
+  checks: { name: string; ok: boolean; reason?: string }[];
+}
+
+const NEEDS: Record<
+  ModuleName,
+  { kafka: boolean; postgres: boolean; s3: "raw" | "archive" | null }
+> = {
+  generator: { kafka: true, postgres: false, s3: "raw" },
+  loader: { kafka: false, postgres: true, s3: "raw" },
+  aggregator: { kafka: true, postgres: true, s3: null },
+  archiver: { kafka: true, postgres: false, s3: "archive" },
+};
+
+/** The service checks the modules of `config.modules` need. */
+export function serviceChecks(config: Config): ReadinessCheck[] {
+  const mods = config.modules;
+  const out: ReadinessCheck[] = [];
+  if (mods.some((m) => NEEDS[m].kafka)) {
+    out.push({ name: "kafka", check: () => checkKafka(config) });
+  }
+  if (mods.some((m) => NEEDS[m].postgres)) {
+    out.push({ name: "postgres", check: () => checkPostgres(config) });
+  }
+  const buckets = new Set<string>();
+  for (const m of mods) {
+    if (NEEDS[m].s3 === "raw") buckets.add(config.rawBucket);
+    if (NEEDS[m].s3 === "archive") buckets.add(config.archiveBucket);
+  }
+  if (buckets.size) out.push({ name: "s3", check: () => checkS3(config, [...buckets]) });
+  return out;
+}
+
+/** A check that every module returned by `modules()` is running (and that there is one). */
+export function modulesCheck(modules: () => RunningModule[]): ReadinessCheck {
+  return {
+    name: "modules",
+    check() {
+      const list = modules();
+      if (list.length === 0) return Promise.reject(new Error("no module running yet"));
+      const bad = list
+        .map((m) => ({ m, s: moduleState(m) }))
+        .filter(({ s }) => s.state !== "running")
+        .map(({ m, s }) => `${m.name} ${s.state}${s.state === "failed" ? `: ${s.reason}` : ""}`);
+      return bad.length ? Promise.reject(new Error(bad.join("; "))) : Promise.resolve();
+    },
+  };
+}
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<void>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Runs checks with a per-check timeout and caches each result for `ttlMs`. */
+export class ReadinessProbe {
+  #cache = new Map<string, { at: number; result: Promise<{ ok: boolean; reason?: string }> }>();
+  constructor(
+    readonly checks: ReadinessCheck[],
+    readonly opts: { ttlMs?: number; timeoutMs?: number; now?: () => number } = {},
+  ) {}
+
+  /** Evaluates every check (cached ones reused). */
+  async evaluate(): Promise<Readiness> {
+    const now = (this.opts.now ?? Date.now)();
+    const ttl = this.opts.ttlMs ?? 5000;
+    const results = await Promise.all(this.checks.map(async (c) => {
+      let entry = this.#cache.get(c.name);
+      // The modules check is cheap and must reflect a failure at once: never cached.
+      if (!entry || now - entry.at >= ttl || c.name === "modules") {
+        const result = withTimeout(c.check(), this.opts.timeoutMs ?? 4000).then(
+          () => ({ ok: true }),
+          (e) => ({ ok: false, reason: reasonOf(e) }),
+        );
+        entry = { at: now, result };
+        this.#cache.set(c.name, entry);
+      }
+      return { name: c.name, ...(await entry.result) };
+    }));
+    return { ready: results.every((r) => r.ok), checks: results };
+  }
+}

@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { tellingLine } from "./logs.ts";
+
+Deno.test("the telling log line is the exception message of the latest start", () => {
+  const log = [
+    "=== t1 starting ===",
+    "java.lang.IllegalStateException: old failure",
+    "=== t2 starting ===",
+    "[t] ERROR Exiting Kafka due to fatal exception (Kafka$)",
+    "java.lang.RuntimeException: Stored node id 7 doesn't match previous node id 1",
+    "\tat org.apache.kafka.Foo.verify(Foo.java:1)",
+    "",
+  ].join("\n");
+  assert.equal(
+    tellingLine(log),
+    "java.lang.RuntimeException: Stored node id 7 doesn't match previous node id 1",
+  );
+});
+
+Deno.test("without an exception the last error line, else the last line, is telling", () => {
+  assert.equal(
+    tellingLine("a\nE1124 12:00:00 s3.go:1 boom\nI1124 fine\n"),
+    "E1124 12:00:00 s3.go:1 boom",
+  );
+  assert.equal(tellingLine("=== x ===\nhello\nworld\n"), "world");
+  assert.equal(tellingLine(""), "");
+});

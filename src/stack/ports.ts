@@ -1,0 +1,150 @@
+/**
+ * The stack's TCP ports, read from `NEXUS_STACK_*_PORT` and checked before anything starts.
+ * Every service listens on 127.0.0.1 only.
+ *
+ * @module
+ */
+import { StackError } from "./errors.ts";
+
+/** Default Kafka client port; the KRaft controller listens on the next port. */
+export const DEFAULT_KAFKA_PORT = 19092;
+/** Default PostgreSQL port. */
+export const DEFAULT_PG_PORT = 15432;
+/** Default S3 port; SeaweedFS's internal ports are the eight after it (and port+10008). */
+export const DEFAULT_S3_PORT = 18333;
+
+/** SeaweedFS's internal ports, as offsets from the S3 port (not its defaults 9333/8080/8888). */
+export const SEAWEED_PORT_OFFSETS = {
+  master: 1,
+  volume: 2,
+  filer: 3,
+  masterGrpc: 4,
+  volumeGrpc: 5,
+  filerGrpc: 6,
+  s3Grpc: 7,
+  admin: 8,
+} as const;
+
+/** SeaweedFS fixes the admin gRPC port at admin port + 10000 (its embedded worker dials it). */
+export const SEAWEED_ADMIN_GRPC_OFFSET = 10000;
+
+/** The internal SeaweedFS ports derived from the S3 port. */
+export type SeaweedPorts = { [K in keyof typeof SEAWEED_PORT_OFFSETS]: number } & {
+  adminGrpc: number;
+};
+
+/** All ports of the stack. */
+export interface StackPorts {
+  kafka: number;
+  kafkaController: number;
+  /** A listener that advertises an unreachable address, for the advertised-listener test. */
+  kafkaMisadvertised: number;
+  postgres: number;
+  s3: number;
+  seaweed: SeaweedPorts;
+}
+
+const DEFAULTS: Record<string, number> = {
+  NEXUS_STACK_KAFKA_PORT: DEFAULT_KAFKA_PORT,
+  NEXUS_STACK_PG_PORT: DEFAULT_PG_PORT,
+  NEXUS_STACK_S3_PORT: DEFAULT_S3_PORT,
+};
+const LOWEST = 1024;
+const HIGHEST = 65535;
+
+/**
+ * Parses one port variable. Unset or empty means `fallback`; anything else must be a whole
+ * number from 1024 to `max` (default 65535); `why` explains a lower `max` in the message.
+ */
+export function parsePort(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  max = HIGHEST,
+  why = "",
+): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const text = raw.trim();
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(value) || value < LOWEST || value > max) {
+    throw new StackError(
+      `Cannot use ${name}: current value is ${JSON.stringify(raw)}; ` +
+        `fix: set it to a whole number from ${LOWEST} to ${max}${why ? ` (${why})` : ""}, ` +
+        `or unset it for ${fallback}`,
+    );
+  }
+  return value;
+}
+
+/** Lists every port with the variable that sets it, e.g. for collision checks and messages. */
+export function portOwners(ports: StackPorts): { port: number; variable: string; use: string }[] {
+  const list = [
+    { port: ports.kafka, variable: "NEXUS_STACK_KAFKA_PORT", use: "Kafka" },
+    { port: ports.kafkaController, variable: "NEXUS_STACK_KAFKA_PORT", use: "Kafka controller" },
+    {
+      port: ports.kafkaMisadvertised,
+      variable: "NEXUS_STACK_KAFKA_PORT",
+      use: "Kafka misadvertised test listener",
+    },
+    { port: ports.postgres, variable: "NEXUS_STACK_PG_PORT", use: "PostgreSQL" },
+    { port: ports.s3, variable: "NEXUS_STACK_S3_PORT", use: "S3" },
+  ];
+  for (const [key, port] of Object.entries(ports.seaweed)) {
+    list.push({ port, variable: "NEXUS_STACK_S3_PORT", use: `SeaweedFS ${key}` });
+  }
+  return list;
+}
+
+/** Derives SeaweedFS's internal ports from the S3 port. */
+export function seaweedPorts(s3Port: number): SeaweedPorts {
+  const out = { adminGrpc: s3Port + SEAWEED_PORT_OFFSETS.admin + SEAWEED_ADMIN_GRPC_OFFSET };
+  for (const [key, offset] of Object.entries(SEAWEED_PORT_OFFSETS)) {
+    (out as Record<string, number>)[key] = s3Port + offset;
+  }
+  return out as SeaweedPorts;
+}
+
+/**
+ * Reads the stack ports from `env` (defaults 19092, 15432, 18333) and fails with one line
+ * naming the variable, its value and the fix when a value is invalid or two services collide.
+ */
+export function resolveStackPorts(env: Record<string, string | undefined>): StackPorts {
+  const kafka = parsePort(
+    "NEXUS_STACK_KAFKA_PORT",
+    env.NEXUS_STACK_KAFKA_PORT,
+    DEFAULT_KAFKA_PORT,
+    HIGHEST - 2,
+    "the controller uses port+1 and a misadvertised test listener port+2",
+  );
+  const postgres = parsePort("NEXUS_STACK_PG_PORT", env.NEXUS_STACK_PG_PORT, DEFAULT_PG_PORT);
+  const s3 = parsePort(
+    "NEXUS_STACK_S3_PORT",
+    env.NEXUS_STACK_S3_PORT,
+    DEFAULT_S3_PORT,
+    HIGHEST - SEAWEED_PORT_OFFSETS.admin - SEAWEED_ADMIN_GRPC_OFFSET,
+    "SeaweedFS also uses port+1..port+8 and port+10008",
+  );
+  const ports: StackPorts = {
+    kafka,
+    kafkaController: kafka + 1,
+    kafkaMisadvertised: kafka + 2,
+    postgres,
+    s3,
+    seaweed: seaweedPorts(s3),
+  };
+  const seen = new Map<number, { variable: string; use: string }>();
+  for (const owner of portOwners(ports)) {
+    const other = seen.get(owner.port);
+    if (other && other.variable !== owner.variable) {
+      const raw = env[owner.variable]?.trim();
+      const shown = raw ? JSON.stringify(raw) : `unset (default ${DEFAULTS[owner.variable]})`;
+      throw new StackError(
+        `Cannot use ${owner.variable}: current value is ${shown}, whose ${owner.use} ` +
+          `port ${owner.port} is also the ${other.use} port from ${other.variable}; ` +
+          `fix: choose ${owner.variable} so the port ranges do not overlap`,
+      );
+    }
+    seen.set(owner.port, owner);
+  }
+  return ports;
+}

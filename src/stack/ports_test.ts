@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { StackError } from "./errors.ts";
+import { parsePort, resolveStackPorts } from "./ports.ts";
+
+Deno.test("unset port variables give the documented defaults", () => {
+  const ports = resolveStackPorts({});
+  assert.equal(ports.kafka, 19092);
+  assert.equal(ports.kafkaController, 19093);
+  assert.equal(ports.kafkaMisadvertised, 19094);
+  assert.equal(ports.postgres, 15432);
+  assert.equal(ports.s3, 18333);
+  assert.equal(ports.seaweed.master, 18334);
+  assert.equal(ports.seaweed.admin, 18341);
+  assert.equal(ports.seaweed.adminGrpc, 28341);
+});
+
+Deno.test("a port variable set to a number moves that service and its derived ports", () => {
+  const ports = resolveStackPorts({
+    NEXUS_STACK_KAFKA_PORT: " 29092 ",
+    NEXUS_STACK_S3_PORT: "28333",
+  });
+  assert.equal(ports.kafka, 29092);
+  assert.equal(ports.kafkaController, 29093);
+  assert.equal(ports.seaweed.filer, 28336);
+});
+
+Deno.test("an invalid port fails with one line naming the variable, the value and the fix", () => {
+  for (const bad of ["abc", "80", "65536", "1e4", "-1", "19092.5"]) {
+    assert.throws(
+      () => resolveStackPorts({ NEXUS_STACK_PG_PORT: bad }),
+      (e: unknown) => {
+        assert.ok(e instanceof StackError);
+        assert.match(e.message, /^Cannot use NEXUS_STACK_PG_PORT: current value is ".*"; fix: /);
+        assert.ok(!e.message.includes("\n"));
+        return true;
+      },
+    );
+  }
+});
+
+Deno.test("the Kafka port leaves room for the controller on port+1", () => {
+  assert.throws(() => parsePort("K", "65535", 1, 65534, "controller"), /from 1024 to 65534/);
+});
+
+Deno.test("two services whose ports overlap are refused before anything starts", () => {
+  assert.throws(
+    () => resolveStackPorts({ NEXUS_STACK_PG_PORT: "19093" }),
+    /NEXUS_STACK_PG_PORT: current value is "19093", whose PostgreSQL port 19093 is also the Kafka controller port/,
+  );
+  assert.throws(
+    () => resolveStackPorts({ NEXUS_STACK_S3_PORT: "19085" }),
+    /NEXUS_STACK_(S3|KAFKA)_PORT/,
+  );
+});
