@@ -1,0 +1,315 @@
+/**
+ * The aggregation state of one partition: open windows (absolute partial aggregates),
+ * the de-duplication set, the watermark, and what is pending for the next flush (late
+ * events and dead letters). Pure: no I/O. `consumer.ts` feeds it records; `sink.ts` writes
+ * the `FlushPlan` it produces.
+ *
+ * Replay rule (exactly-once after a restart): records below the stored `nextOffset` were
+ * already processed and their effects are in Postgres. They are replayed only to rebuild
+ * state, and classified against the stored watermark `W`: a record whose window ends after
+ * `W` was counted into that (still open) window, because the watermark never decreases;
+ * a record whose window ends at or before `W` is already in a persisted final window or in
+ * the late ledger, and only its event_id is re-learnt (when still within the dedup horizon).
+ *
+ * @module
+ */
+import { type ClickEvent, type MalformedKind, validateRecord } from "../events/mod.ts";
+import { DedupSet } from "./dedup.ts";
+import { Watermark } from "./watermark.ts";
+import {
+  addToWindow,
+  emptyWindow,
+  revenueCents,
+  type WindowAgg,
+  windowEnd,
+  windowStart,
+} from "./window.ts";
+
+/** Options of a partition's state. */
+export interface PartitionOptions {
+  allowedLatenessMs: number;
+  idleTimeoutMs: number;
+  /** Dedup ids are kept until window end + this ≤ watermark. */
+  dedupHorizonMs: number;
+}
+
+/** What Postgres says about a partition when it is claimed. */
+export interface Checkpoint {
+  nextOffset: number;
+  replayOffset: number;
+  watermark: number | null;
+  epoch: number;
+}
+
+/** One consumed record. */
+export interface InputRecord {
+  offset: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+}
+
+/** A late event waiting to be written to `late_events`. */
+export interface LateRecord {
+  eventId: string;
+  offset: number;
+  windowStart: number;
+  watermark: number;
+  latenessMs: number;
+  action: string;
+  revenueCents: number;
+  eventJson: string;
+}
+
+/** A malformed record waiting to be dead-lettered. */
+export interface DeadRecord {
+  offset: number;
+  reason: MalformedKind;
+  detail: string;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  /** Set once the DLQ send succeeded (a retried flush does not send it again). */
+  produced: boolean;
+}
+
+/** Absolute partial aggregate of one window, to be merged into `window_partials`. */
+export interface PartialRow {
+  windowStart: number;
+  counts: number[];
+  revenueCents: number;
+}
+
+/** Everything one flush of one partition writes, in one transaction. */
+export interface FlushPlan {
+  topic: string;
+  partition: number;
+  epoch: number;
+  /** Compare-and-set: the stored next_offset this plan follows. */
+  prevNextOffset: number;
+  nextOffset: number;
+  replayOffset: number;
+  watermark: number | null;
+  partials: PartialRow[];
+  late: LateRecord[];
+  dead: DeadRecord[];
+}
+
+/** How one record was handled. */
+export type Outcome = "counted" | "duplicate" | "late" | "dead" | "replayed" | "skipped";
+
+/** The state of one partition owned by this process. */
+export class PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  readonly epoch: number;
+  readonly watermark: Watermark;
+  readonly dedup: DedupSet;
+  /** Open windows by start. */
+  readonly windows = new Map<number, WindowAgg>();
+  /** Next offset to process (records below it are skipped). */
+  position: number;
+  /** The stored next_offset: records below it are replayed, not re-applied. */
+  committedNext: number;
+  #committedReplay: number;
+  #committedWatermark: number | null;
+  /** Watermark of the checkpoint this state was rebuilt from (replay classification). */
+  readonly #replayWatermark: number | null;
+  #late: LateRecord[] = [];
+  #lateIds = new Set<string>();
+  #dead: DeadRecord[] = [];
+  /** Live records since the last successful flush. */
+  pendingEvents = 0;
+  lastRecordAt: number;
+  /** True once a record has been processed since the claim. */
+  started = false;
+  /** Last known high watermark (log end) of the partition, for idle detection. */
+  highWatermark = -1;
+  readonly stats = { eventsIn: 0, counted: 0, duplicates: 0, late: 0, dead: 0, replayed: 0 };
+
+  constructor(
+    topic: string,
+    partition: number,
+    checkpoint: Checkpoint,
+    readonly opts: PartitionOptions,
+    now = Date.now(),
+  ) {
+    this.topic = topic;
+    this.partition = partition;
+    this.epoch = checkpoint.epoch;
+    this.watermark = new Watermark(opts, checkpoint.watermark);
+    this.dedup = new DedupSet(opts.dedupHorizonMs);
+    this.position = checkpoint.replayOffset;
+    this.committedNext = checkpoint.nextOffset;
+    this.#committedReplay = checkpoint.replayOffset;
+    this.#committedWatermark = checkpoint.watermark;
+    this.#replayWatermark = checkpoint.watermark;
+    this.lastRecordAt = now;
+  }
+
+  /** True while records below the stored next_offset are still being replayed. */
+  get replaying(): boolean {
+    return this.position < this.committedNext;
+  }
+
+  /** Late events and dead letters waiting for the next flush. */
+  get pendingLate(): number {
+    return this.#late.length;
+  }
+
+  /** Processes one record. Records below `position` are ignored (already processed). */
+  process(rec: InputRecord, now = Date.now()): Outcome {
+    if (rec.offset < this.position) return "skipped";
+    this.position = rec.offset + 1;
+    this.lastRecordAt = now;
+    const replay = rec.offset < this.committedNext;
+    const v = validateRecord(rec.value);
+    if (replay) {
+      this.stats.replayed++;
+      if (v.ok) this.#replay(v.event, v.time, rec.offset);
+      return "replayed";
+    }
+    this.stats.eventsIn++;
+    this.pendingEvents++;
+    if (!v.ok) {
+      this.#dead.push({
+        offset: rec.offset,
+        reason: v.reason,
+        detail: v.detail,
+        key: rec.key,
+        value: rec.value,
+        produced: false,
+      });
+      this.stats.dead++;
+      return "dead";
+    }
+    return this.#live(v.event, v.time, rec.offset);
+  }
+
+  #replay(event: ClickEvent, time: number, offset: number): void {
+    const ws = windowStart(time);
+    if (this.dedup.has(event.event_id)) return;
+    const w = this.#replayWatermark;
+    if (w === null || windowEnd(ws) > w) {
+      this.#count(event, ws, offset);
+      const agg = this.windows.get(ws)!;
+      agg.dirty = false; // already persisted with this content
+    } else if (this.dedup.retains(ws, w)) {
+      this.dedup.add(event.event_id, ws, offset);
+    }
+  }
+
+  #count(event: ClickEvent, ws: number, offset: number): void {
+    let agg = this.windows.get(ws);
+    if (!agg) this.windows.set(ws, agg = emptyWindow(ws, offset));
+    addToWindow(agg, event);
+    this.dedup.add(event.event_id, ws, offset);
+  }
+
+  #live(event: ClickEvent, time: number, offset: number): Outcome {
+    const ws = windowStart(time);
+    const id = event.event_id;
+    if (this.dedup.has(id) || this.#lateIds.has(id)) {
+      this.stats.duplicates++;
+      return "duplicate";
+    }
+    let outcome: Outcome;
+    const wm = this.watermark.value;
+    if (wm !== null && wm >= windowEnd(ws)) {
+      this.#late.push({
+        eventId: id,
+        offset,
+        windowStart: ws,
+        watermark: wm,
+        latenessMs: wm - windowEnd(ws),
+        action: event.action,
+        revenueCents: revenueCents(event),
+        eventJson: JSON.stringify(event),
+      });
+      this.#lateIds.add(id);
+      if (this.dedup.retains(ws, wm)) this.dedup.add(id, ws, offset);
+      this.stats.late++;
+      outcome = "late";
+    } else {
+      this.#count(event, ws, offset);
+      this.stats.counted++;
+      outcome = "counted";
+    }
+    this.watermark.observe(time);
+    return outcome;
+  }
+
+  /** Idle advance (see `Watermark.idleAdvance`), only when caught up with the log end. */
+  idleAdvance(now = Date.now()): boolean {
+    if (this.replaying) return false;
+    if (this.highWatermark >= 0 && this.position < this.highWatermark) return false;
+    return this.watermark.idleAdvance(now, this.lastRecordAt);
+  }
+
+  /** Number of open windows plus retained dedup ids: the memory this partition holds. */
+  get stateSize(): number {
+    return this.windows.size + this.dedup.size + this.#late.length + this.#dead.length;
+  }
+
+  /** The flush to write now, or null when there is nothing new (or still replaying). */
+  plan(): FlushPlan | null {
+    if (this.replaying) return null;
+    const wm = this.watermark.value;
+    const partials: PartialRow[] = [];
+    for (const w of this.windows.values()) {
+      if (w.dirty) {
+        partials.push({
+          windowStart: w.start,
+          counts: [...w.counts],
+          revenueCents: w.revenueCents,
+        });
+      }
+    }
+    let replay = this.position;
+    for (const w of this.windows.values()) {
+      const final = wm !== null && wm >= windowEnd(w.start);
+      if (!final && w.firstOffset < replay) replay = w.firstOffset;
+    }
+    // dedup buckets retained after pruning at `wm`
+    const dmin = this.#dedupMinAfterPrune(wm);
+    if (dmin !== null && dmin < replay) replay = dmin;
+    const changed = partials.length > 0 || this.#late.length > 0 || this.#dead.length > 0 ||
+      this.position !== this.committedNext || wm !== this.#committedWatermark ||
+      replay !== this.#committedReplay;
+    if (!changed) return null;
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      epoch: this.epoch,
+      prevNextOffset: this.committedNext,
+      nextOffset: this.position,
+      replayOffset: replay,
+      watermark: wm,
+      partials,
+      late: [...this.#late],
+      dead: [...this.#dead],
+    };
+  }
+
+  #dedupMinAfterPrune(wm: number | null): number | null {
+    // Pruning is monotone in the watermark, so prune now: entries not retained at `wm` are
+    // not needed whether or not this flush commits (a retry uses the same or a later `wm`).
+    this.dedup.prune(wm);
+    return this.dedup.minOffset();
+  }
+
+  /** Applies a committed plan: drops final windows, clears what was written. */
+  committed(plan: FlushPlan): void {
+    this.committedNext = plan.nextOffset;
+    this.#committedReplay = plan.replayOffset;
+    this.#committedWatermark = plan.watermark;
+    const wm = plan.watermark;
+    for (const [start, w] of this.windows) {
+      if (plan.partials.some((p) => p.windowStart === start)) w.dirty = false;
+      if (wm !== null && wm >= windowEnd(start) && !w.dirty) this.windows.delete(start);
+    }
+    this.#late.splice(0, plan.late.length);
+    this.#dead.splice(0, plan.dead.length);
+    if (this.#late.length === 0) this.#lateIds.clear();
+    else for (const l of plan.late) this.#lateIds.delete(l.eventId);
+    this.pendingEvents = 0;
+  }
+}
