@@ -16,6 +16,7 @@ import { DeadLetterQueue } from "./dlq.ts";
 import { type FlushPlan, PartitionState } from "./partials.ts";
 import { claimPartition, FencedError, PROCESSOR, registerTopic, writeFlush } from "./sink.ts";
 import { WINDOW_MS } from "./window.ts";
+import { recordFlush } from "../observe/metrics.ts";
 
 /** Extra knobs (tests and tuning); every field is optional. */
 export interface AggregatorOptions {
@@ -139,6 +140,7 @@ export async function createAggregator(
   const flushOne = async (st: PartitionState): Promise<boolean> => {
     const plan = st.plan();
     if (!plan) return true;
+    const started = performance.now();
     await dlq.send(topic, st.partition, plan.dead);
     try {
       await writeFlush(sql, plan, { processor: PROCESSOR, inTransaction: options.inTransaction });
@@ -156,6 +158,7 @@ export async function createAggregator(
     }
     st.committed(plan);
     lastFlushAt = Date.now();
+    recordFlush("aggregator", (performance.now() - started) / 1000);
     consumer.commitOffsets([{ topic, partition: st.partition, offset: String(plan.nextOffset) }])
       .catch(() => {}); // lag monitoring only
     return true;

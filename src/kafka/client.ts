@@ -9,6 +9,7 @@ import { type Admin, Kafka, type KafkaConfig, logLevel, type SASLOptions } from 
 import type { Config } from "../config/mod.ts";
 import { createLogger } from "../log/logger.ts";
 import { reasonOf, ServiceError } from "../runtime/errors.ts";
+import { hideKafkajsTimerWarning } from "./warnings.ts";
 
 /** Options for `createKafka`. */
 export interface KafkaOptions {
@@ -57,6 +58,7 @@ export function kafkaClientConfig(config: Config, options: KafkaOptions = {}): K
 
 /** Creates a kafkajs client configured from `Config`. */
 export function createKafka(config: Config, options: KafkaOptions = {}): Kafka {
+  hideKafkajsTimerWarning();
   return new Kafka(kafkaClientConfig(config, options));
 }
 

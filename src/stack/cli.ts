@@ -4,7 +4,7 @@
  *
  * @module
  */
-import process from "node:process";
+import { hideKafkajsTimerWarning } from "../kafka/warnings.ts";
 import { renderEnvLines } from "./env.ts";
 import { reasonOf, StackError } from "./errors.ts";
 import {
@@ -90,19 +90,6 @@ export async function main(args: string[]): Promise<number> {
     }
     return 1;
   }
-}
-
-/**
- * Drops Node's TimeoutNegativeWarning, which kafkajs 2.2.4 triggers on every connect
- * (`setTimeout` with a negative delay) and which would clutter `up`; other warnings still print.
- */
-export function hideKafkajsTimerWarning(): void {
-  const previous = process.listeners("warning");
-  process.removeAllListeners("warning");
-  process.on("warning", (warning: Error) => {
-    if (warning.name === "TimeoutNegativeWarning") return;
-    for (const listener of previous) listener(warning);
-  });
 }
 
 if (import.meta.main) {
