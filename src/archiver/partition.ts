@@ -1,0 +1,328 @@
+/**
+ * One partition's archiving state machine, independent of kafkajs: takes records in offset
+ * order, cuts them into batches by the flush policy, and uploads closed batches one at a time
+ * following the ledger protocol (reserve boundary → PutObject → commit). See `ledger.ts` for
+ * the exactly-once argument.
+ *
+ * @module
+ */
+import type { Logger } from "../log/logger.ts";
+import { Batch, type FlushPolicy } from "./batch.ts";
+import type { RawRecord } from "./encode.ts";
+import { gzipLines } from "./encode.ts";
+import { dataKey } from "./key.ts";
+import { type LedgerEntry, recover, type Recovery, reserve, writeHead } from "./ledger.ts";
+import type { ObjectStore } from "./store.ts";
+import { type BackoffPolicy, describeFailure, retry, RetryAborted } from "./uploader.ts";
+
+/** Outcome of offering a record. */
+export type Offer =
+  /** Archived (in the open batch). */
+  | "taken"
+  /** Already archived or queued: ignore it. */
+  | "skip"
+  /** Backlog full (S3 slow or down): pause the partition and offer it again later. */
+  | "full"
+  /** The record is past the expected next offset: seek to `expected()` (or accept the gap). */
+  | "gap"
+  /** The writer must recover from S3 first (`init`). */
+  | "uninitialised";
+
+/** A closed batch and, for a re-upload of a recorded boundary, that entry. */
+interface Closed {
+  batch: Batch;
+  entry?: LedgerEntry;
+}
+
+/** Dependencies of a partition writer. */
+export interface PartitionDeps {
+  store: ObjectStore;
+  prefix: string;
+  topic: string;
+  partition: number;
+  policy: FlushPolicy;
+  backoff?: BackoffPolicy;
+  log: Logger;
+  /** Closed batches (in flight included) above which `offer` answers "full". Default 2. */
+  maxQueued?: number;
+  /** Called after an object is durable, in order; commits the Kafka offset `end + 1`. */
+  onDurable?: (entry: LedgerEntry, bodyBytes: number) => Promise<void>;
+  /** Called when the backlog drops below the limit (resume fetching). */
+  onDrained?: () => void;
+  /** Test hook: runs between the ledger entry and the upload (widens the crash window). */
+  afterReserve?: (entry: LedgerEntry) => Promise<void>;
+  /** Called when the ledger holds another writer's boundary: re-`init` and seek. */
+  onConflict?: (existing: LedgerEntry) => void;
+}
+
+/** Archives one partition. */
+export class PartitionWriter {
+  readonly deps: PartitionDeps;
+  #ready = false;
+  /** Next offset the writer expects. */
+  #next = 0n;
+  /** A recorded boundary whose object is missing: the next batch must end exactly here. */
+  #pending?: LedgerEntry;
+  #open?: Batch;
+  readonly #queue: Closed[] = [];
+  #uploading?: Promise<void>;
+  readonly #abort = new AbortController();
+  /** Last offset whose object is durable. */
+  lastArchived?: bigint;
+  /** Wall-clock ms of the last durable upload. */
+  lastFlushAt?: number;
+  bytesUploaded = 0;
+  objectsUploaded = 0;
+  /** Error that stopped the upload loop for good (not an outage: those are retried). */
+  failure?: unknown;
+
+  constructor(deps: PartitionDeps) {
+    this.deps = deps;
+  }
+
+  /** True once `init` has run. */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** The offset the next offered record should have. */
+  expected(): bigint {
+    return this.#next;
+  }
+
+  /** Closed batches not yet durable (the in-flight one included). */
+  get backlog(): number {
+    return this.#queue.length;
+  }
+
+  /** True when the writer holds records not yet durable. */
+  get dirty(): boolean {
+    return this.#open !== undefined || this.#queue.length > 0;
+  }
+
+  /** Aborted writers stop retrying and drop their state (partition revoked or stopping hard). */
+  get aborted(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
+  /**
+   * Recovers the position from the ledger, retrying through S3 outages; gives up with
+   * `RetryAborted` after `maxWaitMs` (the caller retries later) or when the writer is aborted.
+   */
+  async init(floor = 0n, maxWaitMs?: number): Promise<Recovery> {
+    const { store, prefix, topic, partition, log } = this.deps;
+    const r = await retry(
+      `recover ${topic}/${partition}`,
+      () => recover(store, prefix, topic, partition, floor),
+      {
+        ...this.deps.backoff,
+        signal: maxWaitMs === undefined
+          ? this.#abort.signal
+          : AbortSignal.any([this.#abort.signal, AbortSignal.timeout(maxWaitMs)]),
+        onRetry: (e, n, d) =>
+          log.warn("S3 unavailable while recovering; retrying", {
+            partition,
+            attempt: n,
+            delayMs: d,
+            error: describeFailure(e),
+          }),
+      },
+    );
+    this.#next = r.next < floor && !r.last && !r.pending ? floor : r.next;
+    this.#pending = r.pending;
+    this.#open = undefined;
+    this.#queue.length = 0;
+    if (r.last) this.lastArchived = BigInt(r.last.end);
+    this.#ready = true;
+    log.info("partition recovered from the archive ledger", {
+      partition,
+      next: this.#next.toString(),
+      pendingRewrite: r.pending ? `${r.pending.start}..${r.pending.end}` : undefined,
+      walked: r.walked,
+    });
+    return r;
+  }
+
+  /** Drops all in-memory state; the next `offer` answers "uninitialised". */
+  reset(): void {
+    this.#ready = false;
+    this.#open = undefined;
+    this.#queue.length = 0;
+    this.#pending = undefined;
+  }
+
+  /** Offers the next record of the partition. */
+  offer(r: RawRecord, now: number): Offer {
+    if (!this.#ready) return "uninitialised";
+    if (r.offset < this.#next) return "skip";
+    if (r.offset > this.#next && !this.#open) return "gap";
+    // r.offset >= next here; with an open batch a larger offset is a compaction/txn gap.
+    let pending = this.#pending;
+    if (pending && !this.#open && r.offset > BigInt(pending.end)) {
+      // The recorded range is gone from Kafka (retention): nothing left to rewrite.
+      this.deps.log.warn("recorded range no longer in Kafka; its object cannot be rewritten", {
+        partition: this.deps.partition,
+        range: `${pending.start}..${pending.end}`,
+      });
+      this.#pending = pending = undefined;
+    }
+    if (pending) {
+      const end = BigInt(pending.end);
+      if (this.#open && r.offset > end) {
+        // The recorded range is complete (its tail offsets were not records): close it.
+        if (!this.#close(pending)) return "full";
+      } else {
+        if (!this.#open) {
+          this.#open = new Batch(this.deps.topic, r, now);
+        } else {
+          this.#open.tryAdd(r, { maxBytes: Infinity, maxRecords: Infinity, maxAgeMs: Infinity });
+        }
+        this.#next = r.offset + 1n;
+        if (r.offset === end) this.#close(pending);
+        return "taken";
+      }
+    }
+    if (!this.#open) {
+      if (this.#queue.length >= (this.deps.maxQueued ?? 2)) return "full";
+      this.#open = new Batch(this.deps.topic, r, now);
+      this.#next = r.offset + 1n;
+      if (this.#open.isFull(this.deps.policy)) this.#close();
+      return "taken";
+    }
+    if (!this.#open.tryAdd(r, this.deps.policy)) {
+      if (this.#queue.length >= (this.deps.maxQueued ?? 2)) return "full";
+      this.#close();
+      return this.offer(r, now);
+    }
+    this.#next = r.offset + 1n;
+    if (this.#open.isFull(this.deps.policy)) this.#close();
+    return "taken";
+  }
+
+  /** Accepts a real gap (offsets absent from the log): continue from `offset`. */
+  acceptGap(offset: bigint): void {
+    if (offset > this.#next) {
+      this.deps.log.warn("offsets missing from the log (retention or compaction); continuing", {
+        partition: this.deps.partition,
+        from: this.#next.toString(),
+        to: offset.toString(),
+      });
+      this.#next = offset;
+    }
+  }
+
+  /** Closes the open batch when it is older than `maxAgeMs` (idle partitions flush too). */
+  tick(now: number): void {
+    if (this.#open && !this.#pending && this.#open.isExpired(this.deps.policy, now)) {
+      this.#close();
+    }
+  }
+
+  /** Closes the open batch regardless of its age (graceful stop). */
+  flushOpen(): void {
+    if (this.#open && !this.#pending) this.#close();
+  }
+
+  #close(entry?: LedgerEntry): boolean {
+    const batch = this.#open;
+    if (!batch) return true;
+    this.#open = undefined;
+    if (entry) this.#pending = undefined;
+    this.#queue.push({ batch, entry });
+    this.#pump();
+    return true;
+  }
+
+  #pump(): void {
+    if (this.#uploading || this.#queue.length === 0 || this.aborted) return;
+    this.#uploading = this.#uploadAll().finally(() => {
+      this.#uploading = undefined;
+      if (this.#queue.length > 0 && !this.aborted && this.failure === undefined) this.#pump();
+    });
+  }
+
+  async #uploadAll(): Promise<void> {
+    const { store, prefix, topic, partition, log } = this.deps;
+    while (this.#queue.length > 0 && !this.aborted) {
+      const item = this.#queue[0]!;
+      const b = item.batch;
+      const entry: LedgerEntry = item.entry ?? {
+        start: b.start.toString(),
+        end: b.end.toString(),
+        key: dataKey(prefix, { topic, partition, start: b.start, end: b.end }, b.firstTimestamp),
+        records: b.count,
+        bytes: b.bytes,
+        firstTimestamp: b.firstTimestamp,
+      };
+      const opts = {
+        ...this.deps.backoff,
+        signal: this.#abort.signal,
+        onRetry: (e: unknown, n: number, d: number) =>
+          log.warn("S3 unavailable; upload retrying (fetching paused)", {
+            partition,
+            range: `${entry.start}..${entry.end}`,
+            attempt: n,
+            delayMs: d,
+            error: describeFailure(e),
+          }),
+        onRecovered: (n: number) => log.info("S3 reachable again", { partition, attempts: n }),
+      };
+      try {
+        if (!item.entry) {
+          const res = await retry(
+            "reserve",
+            () => reserve(store, prefix, { ...entry, topic, partition }),
+            opts,
+          );
+          if (!res.ok) {
+            log.warn("ledger already holds another boundary for this start; re-syncing", {
+              partition,
+              start: entry.start,
+              ours: entry.end,
+              theirs: res.existing.end,
+            });
+            this.reset();
+            this.deps.onConflict?.(res.existing);
+            return;
+          }
+        }
+        await this.deps.afterReserve?.(entry);
+        const body = await gzipLines(b.lines);
+        await retry(
+          "put",
+          () => store.put(entry.key, body, { contentType: "application/gzip" }),
+          opts,
+        );
+        this.#queue.shift();
+        this.lastArchived = BigInt(entry.end);
+        this.lastFlushAt = Date.now();
+        this.bytesUploaded += body.byteLength;
+        this.objectsUploaded++;
+        log.debug("object archived", { key: entry.key, records: entry.records });
+        if (this.#queue.length < (this.deps.maxQueued ?? 2)) this.deps.onDrained?.();
+        await this.deps.onDurable?.(entry, body.byteLength).catch((e) =>
+          log.warn("commit after upload failed (the ledger stays authoritative)", {
+            partition,
+            error: describeFailure(e),
+          })
+        );
+        await writeHead(store, prefix, topic, partition, BigInt(entry.start)).catch(() => {});
+      } catch (e) {
+        if (e instanceof RetryAborted) return;
+        this.failure = e;
+        log.error("archiving stopped for this partition", { partition, error: describeFailure(e) });
+        return;
+      }
+    }
+  }
+
+  /** Resolves when every closed batch is durable (or the writer is aborted/failed). */
+  async drain(): Promise<void> {
+    while (this.#uploading) await this.#uploading;
+  }
+
+  /** Stops retrying; pending uploads are abandoned (the ledger makes that safe). */
+  abort(): void {
+    this.#abort.abort();
+  }
+}

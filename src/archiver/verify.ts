@@ -1,0 +1,214 @@
+/**
+ * `verify`: recomputes per-minute counts from the archive and compares them with the
+ * aggregator's PostgreSQL output.
+ *
+ * Archive truth uses the shared validator (`validateRecord`) and the aggregator's rules: an
+ * event_id counts once (the first copy in offset order), window = floor(event time to the
+ * minute), revenue = round(price × 100) × quantity cents for purchases. The PostgreSQL side is
+ * `action_counts_minute` / `revenue_minute` plus the late ledger `late_events` (events that
+ * arrived after their window was final), which together must equal the archive.
+ *
+ * @module
+ */
+import { type Action, ACTIONS, validateRecord } from "../events/mod.ts";
+import type { Sql } from "../postgres/mod.ts";
+import type { ArchivedRecord } from "./encode.ts";
+
+/** Counts of one minute window. */
+export interface WindowCounts {
+  counts: Record<Action, number>;
+  purchases: number;
+  revenueCents: number;
+}
+
+/** Per window start (ISO) counts. */
+export type Truth = Map<string, WindowCounts>;
+
+function empty(): WindowCounts {
+  return {
+    counts: Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<Action, number>,
+    purchases: 0,
+    revenueCents: 0,
+  };
+}
+
+/** Figures of an archive scan. */
+export interface ScanStats {
+  records: number;
+  valid: number;
+  duplicates: number;
+  malformed: number;
+  inRange: number;
+}
+
+/**
+ * Recomputes per-minute counts of valid, de-duplicated events whose window start lies in
+ * [fromMs, toMs). Records must come in offset order per partition (as the archive reads).
+ */
+export async function archiveTruth(
+  records: AsyncIterable<ArchivedRecord> | Iterable<ArchivedRecord>,
+  fromMs: number,
+  toMs: number,
+): Promise<{ truth: Truth; stats: ScanStats }> {
+  const truth: Truth = new Map();
+  const seen = new Set<string>();
+  const stats: ScanStats = { records: 0, valid: 0, duplicates: 0, malformed: 0, inRange: 0 };
+  for await (const r of records) {
+    stats.records++;
+    const v = validateRecord(r.value);
+    if (!v.ok) {
+      stats.malformed++;
+      continue;
+    }
+    stats.valid++;
+    const id = v.event.event_id;
+    if (seen.has(id)) {
+      stats.duplicates++;
+      continue;
+    }
+    seen.add(id);
+    const ws = Math.floor(v.time / 60_000) * 60_000;
+    if (ws < fromMs || ws >= toMs) continue;
+    stats.inRange++;
+    const key = new Date(ws).toISOString();
+    let w = truth.get(key);
+    if (!w) truth.set(key, w = empty());
+    w.counts[v.event.action]++;
+    if (v.event.action === "purchase") {
+      w.purchases++;
+      w.revenueCents += Math.round((v.event.price ?? 0) * 100) * (v.event.quantity ?? 0);
+    }
+  }
+  return { truth, stats };
+}
+
+async function columns(sql: Sql, table: string): Promise<Set<string>> {
+  const rows = await sql<{ column_name: string }[]>`
+    select column_name from information_schema.columns
+     where table_schema = current_schema() and table_name = ${table}`;
+  return new Set(rows.map((r) => r.column_name));
+}
+
+/**
+ * Reads the aggregator's per-minute output for [from, to): views plus the late ledger. When a
+ * relation has a `topic` column only rows of `topic` are read.
+ */
+export async function postgresCounts(
+  sql: Sql,
+  topic: string,
+  from: Date,
+  to: Date,
+): Promise<Truth> {
+  const out: Truth = new Map();
+  const get = (ws: Date | string) => {
+    const key = new Date(ws).toISOString();
+    let w = out.get(key);
+    if (!w) out.set(key, w = empty());
+    return w;
+  };
+  const fromIso = from.toISOString();
+  const toIso = to.toISOString();
+  const byTopic = async (table: string) => (await columns(sql, table)).has("topic");
+  const isAction = (a: string): a is Action => (ACTIONS as readonly string[]).includes(a);
+
+  const acTopic = await byTopic("action_counts_minute");
+  const ac = await sql<{ window_start: Date; action: string; n: string }[]>`
+    select window_start, action, sum(event_count)::bigint as n from action_counts_minute
+     where window_start >= ${fromIso}::timestamptz and window_start < ${toIso}::timestamptz
+       ${acTopic ? sql`and topic = ${topic}` : sql``}
+     group by 1, 2`;
+  for (const r of ac) if (isAction(r.action)) get(r.window_start).counts[r.action] += Number(r.n);
+
+  const rmTopic = await byTopic("revenue_minute");
+  const rm = await sql<{ window_start: Date; purchases: string; cents: string }[]>`
+    select window_start, sum(purchases)::bigint as purchases,
+           round(sum(revenue) * 100)::bigint as cents
+      from revenue_minute
+     where window_start >= ${fromIso}::timestamptz and window_start < ${toIso}::timestamptz
+       ${rmTopic ? sql`and topic = ${topic}` : sql``}
+     group by 1`;
+  for (const r of rm) {
+    const w = get(r.window_start);
+    w.purchases += Number(r.purchases);
+    w.revenueCents += Number(r.cents);
+  }
+
+  const lateCols = await columns(sql, "late_events");
+  if (lateCols.size > 0) {
+    const lt = lateCols.has("topic");
+    const cents = lateCols.has("revenue_cents")
+      ? sql`coalesce(sum(revenue_cents), 0)`
+      : lateCols.has("price") && lateCols.has("quantity")
+      ? sql`coalesce(round(sum(case when action = 'purchase' then price * quantity else 0 end) * 100), 0)`
+      : sql`0`;
+    const late = await sql<{ window_start: Date; action: string; n: string; cents: string }[]>`
+      select window_start, action, count(*)::bigint as n, ${cents}::bigint as cents
+        from late_events
+       where window_start >= ${fromIso}::timestamptz and window_start < ${toIso}::timestamptz
+         ${lt ? sql`and topic = ${topic}` : sql``}
+       group by 1, 2`;
+    for (const r of late) {
+      if (!isAction(r.action)) continue;
+      const w = get(r.window_start);
+      w.counts[r.action] += Number(r.n);
+      if (r.action === "purchase") {
+        w.purchases += Number(r.n);
+        w.revenueCents += Number(r.cents);
+      }
+    }
+  }
+  return out;
+}
+
+/** One differing figure. */
+export interface Mismatch {
+  window: string;
+  /** An action, or `purchases` / `revenue_cents`. */
+  metric: Action | "purchases" | "revenue_cents";
+  archive: number;
+  postgres: number;
+}
+
+/** Compares archive truth with PostgreSQL; returns every differing figure, sorted. */
+export function compareTruth(archive: Truth, pg: Truth): Mismatch[] {
+  const out: Mismatch[] = [];
+  const windows = [...new Set([...archive.keys(), ...pg.keys()])].sort();
+  for (const window of windows) {
+    const a = archive.get(window) ?? empty();
+    const p = pg.get(window) ?? empty();
+    for (const action of ACTIONS) {
+      if (a.counts[action] !== p.counts[action]) {
+        out.push({ window, metric: action, archive: a.counts[action], postgres: p.counts[action] });
+      }
+    }
+    if (a.purchases !== p.purchases) {
+      out.push({ window, metric: "purchases", archive: a.purchases, postgres: p.purchases });
+    }
+    if (a.revenueCents !== p.revenueCents) {
+      out.push({
+        window,
+        metric: "revenue_cents",
+        archive: a.revenueCents,
+        postgres: p.revenueCents,
+      });
+    }
+  }
+  return out;
+}
+
+/** Renders mismatches as aligned lines: window, metric, archive, postgres. */
+export function formatMismatches(ms: Mismatch[]): string[] {
+  const lines = [
+    `${"window".padEnd(24)} ${"metric".padEnd(16)} ${"archive".padStart(10)} ${
+      "postgres".padStart(10)
+    }`,
+  ];
+  for (const m of ms) {
+    lines.push(
+      `${m.window.padEnd(24)} ${m.metric.padEnd(16)} ${String(m.archive).padStart(10)} ${
+        String(m.postgres).padStart(10)
+      }`,
+    );
+  }
+  return lines;
+}
