@@ -14,6 +14,7 @@ import { dataKey } from "./key.ts";
 import { type LedgerEntry, recover, type Recovery, reserve, writeHead } from "./ledger.ts";
 import type { ObjectStore } from "./store.ts";
 import { type BackoffPolicy, describeFailure, retry, RetryAborted } from "./uploader.ts";
+import { addArchiveBytes, recordFlush } from "../observe/metrics.ts";
 
 /** Outcome of offering a record. */
 export type Offer =
@@ -288,6 +289,7 @@ export class PartitionWriter {
         }
         await this.deps.afterReserve?.(entry);
         const body = await gzipLines(b.lines);
+        const putStarted = performance.now();
         await retry(
           "put",
           () => store.put(entry.key, body, { contentType: "application/gzip" }),
@@ -298,6 +300,8 @@ export class PartitionWriter {
         this.lastFlushAt = Date.now();
         this.bytesUploaded += body.byteLength;
         this.objectsUploaded++;
+        recordFlush("archiver", (performance.now() - putStarted) / 1000);
+        addArchiveBytes(body.byteLength);
         log.debug("object archived", { key: entry.key, records: entry.records });
         if (this.#queue.length < (this.deps.maxQueued ?? 2)) this.deps.onDrained?.();
         await this.deps.onDurable?.(entry, body.byteLength).catch((e) =>
