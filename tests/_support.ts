@@ -41,6 +41,25 @@ export function testEnv(): Record<string, string> {
   return { ...stack, ...env };
 }
 
+/**
+ * True when the tests run against the local stack (so a test may stop and restart one of its
+ * services): `tests/run.ts` sets NEXUS_TEST_LOCAL_STACK=1 when it brought the stack up, and a
+ * plain `deno test` without KAFKA_BROKERS etc. reads the stack's env file.
+ */
+export function usesLocalStack(): boolean {
+  const env = Deno.env.toObject();
+  if (env.NEXUS_TEST_LOCAL_STACK === "1") return true;
+  return !(env.KAFKA_BROKERS && env.DATABASE_URL && env.S3_ENDPOINT);
+}
+
+/**
+ * Whether a test may stop or restart a shared service: only on the local stack, and not when
+ * NEXUS_TEST_NO_RESTARTS=1 (set it while several test runs share one stack).
+ */
+export function serviceRestartsAllowed(): boolean {
+  return usesLocalStack() && Deno.env.get("NEXUS_TEST_NO_RESTARTS") !== "1";
+}
+
 /** A validated config for tests, with optional flag-style overrides. */
 export function testConfig(flags: Record<string, string> = {}): Config {
   return resolveConfig({ env: testEnv(), flags });

@@ -6,7 +6,13 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { defaultStreamParams, produceStream } from "../src/generator/mod.ts";
 import type { Sql } from "../src/postgres/mod.ts";
 import { startService, stopService } from "../src/stack/mod.ts";
-import { freshDatabase, freshTopic, testConfig, uniqueName } from "./_support.ts";
+import {
+  freshDatabase,
+  freshTopic,
+  serviceRestartsAllowed,
+  testConfig,
+  uniqueName,
+} from "./_support.ts";
 import {
   childEnv,
   diffWithManifest,
@@ -17,9 +23,6 @@ import {
 } from "./fixtures/aggregator_support.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const external = Boolean(
-  Deno.env.get("KAFKA_BROKERS") && Deno.env.get("DATABASE_URL") && Deno.env.get("S3_ENDPOINT"),
-);
 
 async function setup(prefix: string, events: number) {
   const base = testConfig();
@@ -98,7 +101,7 @@ Deno.test({
   name: "aggregator: PostgreSQL restarted mid-run: no crash, exact results",
   // restarts the shared local Postgres: only against the local stack, and set
   // NEXUS_TEST_NO_RESTARTS=1 to skip it while other test runs share the stack
-  ignore: external || Deno.env.get("NEXUS_TEST_NO_RESTARTS") === "1",
+  ignore: !serviceRestartsAllowed(),
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {

@@ -26,7 +26,7 @@ console.error(
 
 const child = new Deno.Command(Deno.execPath(), {
   args: ["test", "--allow-all", ...Deno.args],
-  env: { ...stackEnv, ...env },
+  env: { ...stackEnv, ...env, ...(external ? {} : { NEXUS_TEST_LOCAL_STACK: "1" }) },
   stdout: "piped",
   stderr: "inherit",
   stdin: "null",
