@@ -65,8 +65,8 @@ export async function runModules(config: Config, log: Logger): Promise<number> {
   const running: RunningModule[] = [];
   const observe = await startObservability({ config, log, modules: () => running });
   const stopAll = async () => {
-    // Stop in reverse start order: consumers before the producer feeding them.
-    for (const m of [...running].reverse()) {
+    // Stop in start order: the generator first, so the consumers stop on a quiet topic.
+    for (const m of running) {
       await m.stop().catch((e) => log.error("stop failed", { module: m.name, error: e }));
     }
     await observe.stop();

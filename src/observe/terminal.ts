@@ -79,12 +79,14 @@ export function renderStatus(
 ): string[] {
   const width = Math.max(1, Math.min(MAX_WIDTH, Math.floor(opts.width ?? MAX_WIDTH)));
   const cols = (c: string[]) =>
-    [cell(c[0]!, 12, true), ...c.slice(1).map((x, i) => cell(x, [8, 8, 11, 6, 7, 7][i]!))].join(
+    [cell(c[0]!, 17, true), ...c.slice(1).map((x, i) => cell(x, [8, 8, 11, 6, 7, 7][i]!))].join(
       " ",
     ).trimEnd();
   const out = [cols(["module", "ev/s", "lag", "watermark", "flush", "dead", "late"])];
   for (const r of rows) {
-    const name = r.state === "running" ? r.name : `${r.name.slice(0, 8)}(${r.state.slice(0, 3)})`;
+    // "aggregator FAILED" fits the 17-column module cell.
+    const mark = r.state === "finished" ? " done" : r.state === "running" ? "" : " FAILED";
+    const name = `${r.name.slice(0, 17 - mark.length)}${mark}`;
     out.push(cols([
       name,
       compact(r.rate === null ? null : Math.round(r.rate)),

@@ -32,6 +32,10 @@ Deno.test("terminal: renders a readable block within 80 columns", () => {
   assert.match(lines[0]!, /^module\s+ev\/s\s+lag\s+watermark\s+flush\s+dead\s+late$/);
   assert.match(lines[1]!, /^aggregator\s+1235\s+42\s+12:30:05\s+10s\s+3\s+7$/);
   assert.match(lines[2]!, /archiver .* -$/);
+  const ended = renderStatus([row({ name: "generator", state: "finished" })], { now });
+  assert.match(ended[1]!, /^generator done\s+1235/);
+  const failed = renderStatus([row({ state: "failed" })], { now });
+  assert.match(failed[1]!, /^aggregator FAILED\s/);
   for (const l of lines) assert.ok(l.length <= 80);
 });
 
