@@ -6,7 +6,7 @@
  */
 import { Ajv, type ErrorObject } from "ajv";
 import schema from "./click_event.schema.json" with { type: "json" };
-import { type ClickEvent, MalformedKind, MAX_EVENT_BYTES } from "./event.ts";
+import { type ClickEvent, type MalformedKind, MAX_EVENT_BYTES } from "./event.ts";
 
 /** Result of validating one record. */
 export type Validation =

@@ -55,7 +55,9 @@ export function postgresError(e: unknown, config: Config): ServiceError {
   }
   if (code === "3D000") {
     return new ServiceError(
-      `Cannot connect to PostgreSQL: ${reasonOf(e)} (DATABASE_URL=${url}). Fix: create the database or correct its name in DATABASE_URL.`,
+      `Cannot connect to PostgreSQL: ${
+        reasonOf(e)
+      } (DATABASE_URL=${url}). Fix: create the database or correct its name in DATABASE_URL.`,
       { setting: "DATABASE_URL", retriable: false, cause: e },
     );
   }

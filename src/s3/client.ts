@@ -51,7 +51,9 @@ export async function checkS3(config: Config, buckets: string[]): Promise<void> 
       } catch (e) {
         const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata
           ?.httpStatusCode;
-        const setting = bucket === config.archiveBucket ? "NEXUS_ARCHIVE_BUCKET" : "NEXUS_RAW_BUCKET";
+        const setting = bucket === config.archiveBucket
+          ? "NEXUS_ARCHIVE_BUCKET"
+          : "NEXUS_RAW_BUCKET";
         if (status === 404) {
           throw new ServiceError(
             `Cannot use S3: bucket "${bucket}" does not exist at S3_ENDPOINT=${config.s3Endpoint}. Fix: create it (deno task stack up creates raw-data and nexus-archive) or set ${setting}.`,
