@@ -399,6 +399,15 @@ export const settings = {
     parse: int(1, 10_000_000),
     group: "aggregator",
   },
+  loaderPollMs: {
+    env: "NEXUS_LOADER_POLL_MS",
+    flag: "loader-poll-ms",
+    default: "15000",
+    doc: "How often the loader module looks for new CSV runs in the raw bucket",
+    expect: "an integer 100..86400000",
+    parse: int(100, 86_400_000),
+    group: "general",
+  },
   archiveMaxBytes: {
     env: "NEXUS_ARCHIVE_MAX_BYTES",
     flag: "archive-max-bytes",

@@ -16,4 +16,4 @@ export {
   type RowCheck,
 } from "./validate.ts";
 export { type LoadArgs, loadCommand, loaderCommands, loadSources, parseLoadArgs } from "./cli.ts";
-export { DEFAULT_POLL_MS, loadNewRuns, startLoader } from "./module.ts";
+export { loadNewRuns, startLoader } from "./module.ts";

@@ -13,9 +13,6 @@ import { loadSources } from "./cli.ts";
 import type { LoadStats } from "./load.ts";
 import { listRunPrefixes, s3Sources } from "./source.ts";
 
-/** Poll interval of the loader module (ms); NEXUS_LOADER_POLL_MS overrides. */
-export const DEFAULT_POLL_MS = 15_000;
-
 /**
  * One poll: loads each run under `root` that has a file not yet loaded (by file and ETag).
  * A run is loaded whole, dimensions first, so its orders see its users and products; files
@@ -45,7 +42,7 @@ export async function loadNewRuns(
 
 /** Starts the polling loader. */
 export const startLoader: ModuleStarter = async ({ config, log }) => {
-  const pollMs = Number(Deno.env.get("NEXUS_LOADER_POLL_MS") ?? DEFAULT_POLL_MS);
+  const pollMs = config.loaderPollMs;
   const sql = createSql(config, { max: 2 });
   const s3 = createS3(config);
   await sql`select 1`;
