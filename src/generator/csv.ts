@@ -14,6 +14,7 @@ import {
   type ProductRow,
   type UserRow,
 } from "./catalog.ts";
+import { COLUMNS } from "../csv/columns.ts";
 
 /** What the CSV files depend on. */
 export interface CsvParams {
@@ -30,22 +31,11 @@ export const CSV_FILES = ["users.csv", "products.csv", "orders.csv"] as const;
 /** One CSV file name. */
 export type CsvFile = typeof CSV_FILES[number];
 
-/** Header of each file (the loader expects exactly these columns, in any order). */
+/** Header of each file: the columns of the CSV contract (`src/csv/columns.ts`). */
 export const CSV_COLUMNS: Record<CsvFile, readonly string[]> = {
-  "users.csv": ["user_id", "name", "email", "country", "signup_at"],
-  "products.csv": ["product_id", "name", "category", "price", "created_at"],
-  "orders.csv": [
-    "order_id",
-    "line_no",
-    "user_id",
-    "product_id",
-    "quantity",
-    "unit_price",
-    "line_total",
-    "order_total",
-    "ordered_at",
-    "status",
-  ],
+  "users.csv": COLUMNS.users,
+  "products.csv": COLUMNS.products,
+  "orders.csv": COLUMNS.orders,
 };
 
 const userCells = (u: UserRow) => [u.user_id, u.name, u.email, u.country, u.signup_at];

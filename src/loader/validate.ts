@@ -5,28 +5,9 @@
  * @module
  */
 
-/** The kinds of file the loader knows, in load order (dimensions before facts). */
-export const FILE_KINDS = ["users", "products", "orders"] as const;
-/** One kind of file. */
-export type FileKind = typeof FILE_KINDS[number];
+import { COLUMNS, FILE_KINDS, type FileKind } from "../csv/columns.ts";
 
-/** The columns of each kind (the header must contain each; order is free). */
-export const COLUMNS: Record<FileKind, readonly string[]> = {
-  users: ["user_id", "name", "email", "country", "signup_at"],
-  products: ["product_id", "name", "category", "price", "created_at"],
-  orders: [
-    "order_id",
-    "line_no",
-    "user_id",
-    "product_id",
-    "quantity",
-    "unit_price",
-    "line_total",
-    "order_total",
-    "ordered_at",
-    "status",
-  ],
-};
+export { COLUMNS, FILE_KINDS, type FileKind };
 
 /** Columns that may be empty. */
 const OPTIONAL: Record<FileKind, readonly string[]> = {
