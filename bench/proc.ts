@@ -1,0 +1,136 @@
+/**
+ * Spawning `bench/child.ts` and watching its stdout lines.
+ *
+ * @module
+ */
+import { RssSampler } from "./rss.ts";
+
+const CHILD = new URL("./child.ts", import.meta.url).pathname;
+const CONFIG = new URL("../deno.json", import.meta.url).pathname;
+
+/** A running child module. */
+export interface Child {
+  pid: number;
+  rss: RssSampler;
+  /** Resolves with the first stdout line starting with `prefix` (after now). */
+  waitFor(prefix: string, timeoutMs: number): Promise<string>;
+  /** Latest stdout line starting with `prefix`, if any. */
+  last(prefix: string): string | undefined;
+  /** Peak RSS the child reported itself (`RSS <MB>` line), if any. */
+  reportedRssMb(): number | undefined;
+  kill(signal: Deno.Signal): void;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it exited. */
+  stop(graceMs?: number): Promise<Deno.CommandStatus>;
+  exited: Promise<Deno.CommandStatus>;
+}
+
+/** Options of `spawnChild`. */
+export interface SpawnOptions {
+  /** Extra env on top of the current process's. */
+  env: Record<string, string>;
+  /** Write a V8 CPU profile into this folder (`deno run --cpu-prof`). */
+  cpuProfDir?: string;
+  /** Extra `deno run` flags, e.g. `--v8-flags=--max-old-space-size=128`. */
+  denoFlags?: string[];
+  /** Child stderr goes here (appended). */
+  logFile: string;
+}
+
+/** Spawns `deno run -A bench/child.ts <mode>`. */
+export function spawnChild(mode: string, o: SpawnOptions): Child {
+  const prof = o.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`] : [];
+  const log = Deno.openSync(o.logFile, { append: true, create: true });
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", CONFIG, ...prof, ...(o.denoFlags ?? []), CHILD, mode],
+    env: o.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const rss = new RssSampler(proc.pid);
+  const lastBy = new Map<string, string>();
+  const lines: string[] = [];
+  const waiters: { prefix: string; resolve: (l: string) => void }[] = [];
+  void (async () => {
+    for await (const chunk of proc.stderr) log.writeSync(chunk);
+    log.close();
+  })();
+  const reading = (async () => {
+    let buf = "";
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stdout) {
+      buf += dec.decode(chunk, { stream: true });
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        lines.push(line);
+        if (lines.length > 50) lines.shift();
+        const key = line.split(" ")[0] ?? "";
+        lastBy.set(key, line);
+        for (const w of [...waiters]) {
+          if (line.startsWith(w.prefix)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
+        }
+      }
+    }
+  })();
+  const exited = proc.status.then(async (s) => {
+    await reading.catch(() => {});
+    rss.stop();
+    return s;
+  });
+  const child: Child = {
+    pid: proc.pid,
+    rss,
+    exited,
+    waitFor(prefix, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`child ${mode}: no "${prefix}" within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const w = {
+          prefix,
+          resolve: (l: string) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        };
+        waiters.push(w);
+        exited.then((s) => {
+          clearTimeout(timer);
+          if (waiters.includes(w)) {
+            reject(
+              new Error(
+                `child ${mode} exited (${s.code}) before "${prefix}"; see ${o.logFile}; last lines: ${
+                  lines.slice(-3).join(" | ")
+                }`,
+              ),
+            );
+          }
+        });
+      });
+    },
+    last: (prefix) => lastBy.get(prefix),
+    reportedRssMb() {
+      const l = lastBy.get("RSS");
+      const n = l ? Number(l.split(" ")[1]) : NaN;
+      return Number.isFinite(n) ? n : undefined;
+    },
+    kill(signal) {
+      try {
+        proc.kill(signal);
+      } catch { /* gone */ }
+    },
+    async stop(graceMs = 20_000) {
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      const s = await exited;
+      clearTimeout(t);
+      return s;
+    },
+  };
+  return child;
+}
