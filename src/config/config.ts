@@ -125,6 +125,14 @@ function checkCrossSettings(c: Config): void {
       }, the same as the click topic. Fix: use another name, e.g. ${c.clickTopic}.dlq.`,
     );
   }
+  if (c.archiverGroup === c.aggregatorGroup) {
+    throw new ConfigError(
+      "NEXUS_ARCHIVER_GROUP",
+      `Cannot start: NEXUS_ARCHIVER_GROUP is ${
+        JSON.stringify(c.archiverGroup)
+      }, the same as NEXUS_AGGREGATOR_GROUP: the two modules would split the partitions between them. Fix: give each module its own consumer group.`,
+    );
+  }
   if ((c.s3AccessKeyId === undefined) !== (c.s3SecretAccessKey === undefined)) {
     const missing = c.s3AccessKeyId === undefined ? "S3_ACCESS_KEY_ID" : "S3_SECRET_ACCESS_KEY";
     throw new ConfigError(

@@ -94,3 +94,10 @@ Deno.test("numbers outside their range name the allowed range", () => {
     /NEXUS_HTTP_PORT .* is "70000": outside 0..65535/,
   );
 });
+
+Deno.test("the archiver and the aggregator may not share a consumer group", () => {
+  assert.throws(
+    () => resolveConfig({ env: { NEXUS_ARCHIVER_GROUP: "g", NEXUS_AGGREGATOR_GROUP: "g" } }),
+    /NEXUS_ARCHIVER_GROUP is "g", the same as NEXUS_AGGREGATOR_GROUP/,
+  );
+});
