@@ -9,7 +9,7 @@
 import type { Logger } from "../log/logger.ts";
 import { Batch, type FlushPolicy } from "./batch.ts";
 import type { RawRecord } from "./encode.ts";
-import { gzipLines } from "./encode.ts";
+import type { BudgetMember, BufferBudget } from "./budget.ts";
 import { dataKey } from "./key.ts";
 import { type LedgerEntry, recover, type Recovery, reserve, writeHead } from "./ledger.ts";
 import type { ObjectStore } from "./store.ts";
@@ -46,6 +46,11 @@ export interface PartitionDeps {
   log: Logger;
   /** Closed batches (in flight included) above which `offer` answers "full". Default 2. */
   maxQueued?: number;
+  /**
+   * The archiver-wide memory budget shared by all partitions: over it, the largest open batch
+   * is closed early and `offer` answers "full" while closed batches still fill it.
+   */
+  budget?: BufferBudget;
   /** Called after an object is durable, in order; commits the Kafka offset `end + 1`. */
   onDurable?: (entry: LedgerEntry, bodyBytes: number) => Promise<void>;
   /** Called when the backlog drops below the limit (resume fetching). */
@@ -56,8 +61,13 @@ export interface PartitionDeps {
   onConflict?: (existing: LedgerEntry) => void;
 }
 
+/** Records taken between two budget checks (bounds the overshoot: ~64 lines per partition). */
+const BUDGET_CHECK_EVERY = 64;
+/** Growth of the open batch's held bytes that triggers a budget check sooner. */
+const BUDGET_CHECK_GROWTH = 64 * 1024;
+
 /** Archives one partition. */
-export class PartitionWriter {
+export class PartitionWriter implements BudgetMember {
   readonly deps: PartitionDeps;
   #ready = false;
   /** Next offset the writer expects. */
@@ -77,8 +87,59 @@ export class PartitionWriter {
   /** Error that stopped the upload loop for good (not an outage: those are retried). */
   failure?: unknown;
 
+  #sinceBudgetCheck = 0;
+  #heldAtBudgetCheck = 0;
+
   constructor(deps: PartitionDeps) {
     this.deps = deps;
+    deps.budget?.add(this);
+  }
+
+  /** Bytes held by the open batch. */
+  get openBytes(): number {
+    return this.#open?.heldBytes ?? 0;
+  }
+
+  /** Bytes held by closed batches not yet durable. */
+  get queuedBytes(): number {
+    let n = 0;
+    for (const c of this.#queue) n += c.batch.heldBytes;
+    return n;
+  }
+
+  /** The open batch may be cut now: not a recorded range, and the queue has room. */
+  get canCutEarly(): boolean {
+    return this.#open !== undefined && this.#pending === undefined && !this.aborted &&
+      this.#queue.length < (this.deps.maxQueued ?? 2);
+  }
+
+  /** Closes the open batch early (memory budget). */
+  cutEarly(): void {
+    if (this.canCutEarly) this.#close();
+  }
+
+  #dropBatches(): void {
+    this.#open?.discard();
+    this.#open = undefined;
+    // the batch in flight (queue[0]) is still referenced by the upload loop, which stops
+    for (const c of this.#queue) c.batch.discard();
+    this.#queue.length = 0;
+  }
+
+  /** Counts a taken record; every few records, applies the shared budget. */
+  #taken(): "taken" {
+    const budget = this.deps.budget;
+    if (!budget) return "taken";
+    const held = this.openBytes;
+    if (
+      ++this.#sinceBudgetCheck >= BUDGET_CHECK_EVERY ||
+      held - this.#heldAtBudgetCheck >= BUDGET_CHECK_GROWTH
+    ) {
+      budget.enforce();
+      this.#sinceBudgetCheck = 0;
+      this.#heldAtBudgetCheck = this.openBytes;
+    }
+    return "taken";
   }
 
   /** True once `init` has run. */
@@ -131,8 +192,7 @@ export class PartitionWriter {
     );
     this.#next = r.next < floor && !r.last && !r.pending ? floor : r.next;
     this.#pending = r.pending;
-    this.#open = undefined;
-    this.#queue.length = 0;
+    this.#dropBatches();
     if (r.last) this.lastArchived = BigInt(r.last.end);
     this.#ready = true;
     log.info("partition recovered from the archive ledger", {
@@ -147,8 +207,7 @@ export class PartitionWriter {
   /** Drops all in-memory state; the next `offer` answers "uninitialised". */
   reset(): void {
     this.#ready = false;
-    this.#open = undefined;
-    this.#queue.length = 0;
+    this.#dropBatches();
     this.#pending = undefined;
   }
 
@@ -157,6 +216,8 @@ export class PartitionWriter {
     if (!this.#ready) return "uninitialised";
     if (r.offset < this.#next) return "skip";
     if (r.offset > this.#next && !this.#open) return "gap";
+    // Over the shared memory budget with nothing left to cut: wait for uploads (pause).
+    if (this.deps.budget?.blocked) return "full";
     // r.offset >= next here; with an open batch a larger offset is a compaction/txn gap.
     let pending = this.#pending;
     if (pending && !this.#open && r.offset > BigInt(pending.end)) {
@@ -180,7 +241,7 @@ export class PartitionWriter {
         }
         this.#next = r.offset + 1n;
         if (r.offset === end) this.#close(pending);
-        return "taken";
+        return this.#taken();
       }
     }
     if (!this.#open) {
@@ -188,7 +249,7 @@ export class PartitionWriter {
       this.#open = new Batch(this.deps.topic, r, now);
       this.#next = r.offset + 1n;
       if (this.#open.isFull(this.deps.policy)) this.#close();
-      return "taken";
+      return this.#taken();
     }
     if (!this.#open.tryAdd(r, this.deps.policy)) {
       if (this.#queue.length >= (this.deps.maxQueued ?? 2)) return "full";
@@ -197,7 +258,7 @@ export class PartitionWriter {
     }
     this.#next = r.offset + 1n;
     if (this.#open.isFull(this.deps.policy)) this.#close();
-    return "taken";
+    return this.#taken();
   }
 
   /** Accepts a real gap (offsets absent from the log): continue from `offset`. */
@@ -230,6 +291,8 @@ export class PartitionWriter {
     this.#open = undefined;
     if (entry) this.#pending = undefined;
     this.#queue.push({ batch, entry });
+    // compress the tail now, while earlier batches upload; the body replaces the staging memory
+    batch.finish().catch(() => {});
     this.#pump();
     return true;
   }
@@ -288,13 +351,15 @@ export class PartitionWriter {
           }
         }
         await this.deps.afterReserve?.(entry);
-        const body = await gzipLines(b.lines);
+        const body = await b.finish();
         const putStarted = performance.now();
         await retry(
           "put",
           () => store.put(entry.key, body, { contentType: "application/gzip" }),
           opts,
         );
+        // reset/abort while the put was in flight: the queue is no longer ours to advance
+        if (this.#queue[0] !== item) return;
         this.#queue.shift();
         this.lastArchived = BigInt(entry.end);
         this.lastFlushAt = Date.now();
@@ -303,7 +368,10 @@ export class PartitionWriter {
         recordFlush("archiver", (performance.now() - putStarted) / 1000);
         addArchiveBytes(body.byteLength);
         log.debug("object archived", { key: entry.key, records: entry.records });
-        if (this.#queue.length < (this.deps.maxQueued ?? 2)) this.deps.onDrained?.();
+        this.deps.budget?.enforce();
+        if (this.#queue.length < (this.deps.maxQueued ?? 2) && !this.deps.budget?.blocked) {
+          this.deps.onDrained?.();
+        }
         await this.deps.onDurable?.(entry, body.byteLength).catch((e) =>
           log.warn("commit after upload failed (the ledger stays authoritative)", {
             partition,
@@ -312,7 +380,7 @@ export class PartitionWriter {
         );
         await writeHead(store, prefix, topic, partition, BigInt(entry.start)).catch(() => {});
       } catch (e) {
-        if (e instanceof RetryAborted) return;
+        if (e instanceof RetryAborted || this.aborted || this.#queue[0] !== item) return;
         this.failure = e;
         log.error("archiving stopped for this partition", { partition, error: describeFailure(e) });
         return;
@@ -328,5 +396,7 @@ export class PartitionWriter {
   /** Stops retrying; pending uploads are abandoned (the ledger makes that safe). */
   abort(): void {
     this.#abort.abort();
+    this.deps.budget?.remove(this);
+    this.#dropBatches();
   }
 }

@@ -426,6 +426,16 @@ export const settings = {
     parse: int(1, 100_000_000),
     group: "archiver",
   },
+  archiveMaxBufferBytes: {
+    env: "NEXUS_ARCHIVE_MAX_BUFFER_BYTES",
+    flag: "archive-max-buffer-bytes",
+    default: String(64 * 1024 * 1024),
+    doc:
+      "Archiver memory budget: bytes held by all open and not-yet-uploaded batches; over it the largest open batch closes early and fetching pauses",
+    expect: "an integer 1048576..17179869184",
+    parse: int(1 << 20, 16 * 1024 ** 3),
+    group: "archiver",
+  },
   archiveMaxAgeMs: {
     env: "NEXUS_ARCHIVE_MAX_AGE_MS",
     flag: "archive-max-age-ms",

@@ -1,0 +1,84 @@
+/**
+ * Start position with an empty ledger: the ledger (S3), not the group's committed Kafka
+ * offset, says what is archived. A group that already committed the end of every partition
+ * (e.g. a group id shared by mistake with another consumer) must still archive every record
+ * from the earliest offset, and say at warn that the committed offset was ahead of the archive.
+ */
+import assert from "node:assert/strict";
+import { createArchiver } from "../src/archiver/mod.ts";
+import { defaultStreamParams, produceStream } from "../src/generator/mod.ts";
+import { createKafka } from "../src/kafka/mod.ts";
+import { createLogger } from "../src/log/logger.ts";
+import { freshTopic, testConfig, uniqueName } from "./_support.ts";
+import {
+  assertExactlyOnce,
+  highWatermarks,
+  readArchive,
+  readTopic,
+} from "./fixtures/archiver_support.ts";
+
+Deno.test("empty ledger: archives from the earliest offset even when the group committed the end", async () => {
+  const base = testConfig();
+  const topic = await freshTopic(base, "arch_start", 3);
+  const group = uniqueName("arch_start_g");
+  const config = testConfig({
+    "click-topic": topic,
+    "archiver-group": group,
+    "archive-max-records": "500",
+    "archive-max-age-ms": "600000",
+    partitions: "3",
+  });
+  const manifest = await produceStream(
+    config,
+    topic,
+    defaultStreamParams({ seed: 5, events: 1500, malformedFraction: 0.02 }),
+  );
+  const high = await highWatermarks(config, topic);
+  const total = Number([...high.values()].reduce((a, b) => a + b, 0n));
+  assert.equal(total, manifest.records);
+
+  // the group has already "consumed" everything: its committed offsets are the log end
+  const admin = createKafka(config, { clientSuffix: "test-admin" }).admin();
+  await admin.connect();
+  try {
+    await admin.setOffsets({
+      groupId: group,
+      topic,
+      partitions: [...high].map(([partition, o]) => ({ partition, offset: o.toString() })),
+    });
+    const before = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    for (const p of before[0]!.partitions) {
+      assert.equal(BigInt(p.offset), high.get(p.partition), "committed at the end first");
+    }
+  } finally {
+    await admin.disconnect();
+  }
+
+  const warnings: string[] = [];
+  const log = createLogger("test-archiver", {
+    level: "warn",
+    format: "json",
+    write: (line) => warnings.push(line),
+  });
+  const archiver = await createArchiver({ config, log }, { sessionTimeoutMs: 6000 });
+  try {
+    const deadline = Date.now() + 60_000;
+    while (archiver.status().eventsIn < total) {
+      assert.ok(
+        Date.now() < deadline,
+        `archived ${archiver.status().eventsIn}/${total} records from a group committed at the end`,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await archiver.stop();
+  }
+  assert.equal(archiver.status().eventsOut, total);
+  const archive = await readArchive(config, topic);
+  assertExactlyOnce(await readTopic(config, topic), archive);
+  for (const p of high.keys()) {
+    assert.equal(archive.records.find((r) => r.partition === p)?.offset, 0n, `p${p} from 0`);
+  }
+  const ahead = warnings.filter((l) => l.includes("committed offset is ahead of the archive"));
+  assert.equal(ahead.length, high.size, `one warning per partition:\n${warnings.join("\n")}`);
+});
