@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { validateRecord } from "./validate.ts";
+import fc from "fast-check";
+import { fastAccept, validateRecord, validateValue, validateValueStrict } from "./validate.ts";
 import { MAX_EVENT_BYTES } from "./event.ts";
 
 const good = {
@@ -55,4 +56,224 @@ Deno.test("a view needs no price", () => {
 Deno.test("an empty or null value is not JSON", () => {
   assert.ok(!validateRecord(null).ok);
   assert.ok(!validateRecord(new Uint8Array()).ok);
+});
+
+// ---- The fast path is equivalent to the Ajv-only path ------------------------------------
+
+const ACTION_VALUES = ["view", "click", "add_to_cart", "remove_from_cart", "purchase"];
+
+/** Timestamps around the edges of the pattern and of the calendar. */
+const timestampArb: fc.Arbitrary<unknown> = fc.oneof(
+  // Valid instants anywhere in years 0000..9999 (Date range), printed as the schema wants.
+  fc.integer({ min: -62167219200000, max: 253402300799999 })
+    .map((t) => new Date(t).toISOString()),
+  fc.date({ min: new Date(-62167219200000), max: new Date(253402300799999), noInvalidDate: true })
+    .map((d) => d.toISOString()),
+  // Digit fields drawn independently: impossible days/months/hours, leap years, year 0000/9999.
+  fc.tuple(
+    fc.oneof(
+      fc.constantFrom(0, 1, 99, 100, 1900, 2000, 2023, 2024, 2100, 9999),
+      fc.integer({ min: 0, max: 9999 }),
+    ),
+    fc.integer({ min: 0, max: 13 }),
+    fc.integer({ min: 0, max: 32 }),
+    fc.integer({ min: 0, max: 25 }),
+    fc.integer({ min: 0, max: 61 }),
+    fc.integer({ min: 0, max: 61 }),
+    fc.integer({ min: 0, max: 999 }),
+  ).map(([y, mo, d, h, mi, s, ms]) =>
+    `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${pad(ms, 3)}Z`
+  ),
+  fc.constantFrom(
+    "2024-02-29T00:00:00.000Z",
+    "2023-02-29T00:00:00.000Z",
+    "2000-02-29T12:00:00.000Z",
+    "1900-02-29T12:00:00.000Z",
+    "2026-12-31T23:59:59.999Z",
+    "2026-12-31T23:59:60.000Z",
+    "2026-06-30T23:59:60.000Z",
+    "0000-01-01T00:00:00.000Z",
+    "0000-02-29T00:00:00.000Z",
+    "0099-12-31T23:59:59.999Z",
+    "9999-12-31T23:59:59.999Z",
+    "2026-01-01T24:00:00.000Z",
+    "2026-01-01T00:00:00.000z",
+    "2026-01-01t00:00:00.000Z",
+    "2026-01-01T00:00:00.000+00:00",
+    "2026-01-01T00:00:00.000+01:00",
+    "2026-01-01T00:00:00Z",
+    "2026-01-01T00:00:00.0000Z",
+    "2026-01-01 00:00:00.000Z",
+    "2026-01-01T00:00:00.000Z\n",
+    "+02026-01-01T00:00:00.000Z",
+    "２０２６-01-01T00:00:00.000Z",
+    "2026-0１-01T00:00:00.000Z",
+    "2026-01-01T00:00:00.00aZ",
+    "",
+  ),
+  // Mutate one character of a valid timestamp.
+  fc.tuple(fc.integer({ min: 0, max: 23 }), fc.string({ minLength: 1, maxLength: 1 }))
+    .map(([i, c]) => {
+      const t = "2026-03-15T10:20:30.456Z";
+      return t.slice(0, i) + c + t.slice(i + 1);
+    }),
+  fc.string({ maxLength: 30 }),
+  fc.anything(),
+);
+
+function pad(n: number, w: number): string {
+  return String(n).padStart(w, "0");
+}
+
+/** Strings around a `maxLength`: ASCII, BMP and astral (Ajv counts code points). */
+function stringArb(max: number): fc.Arbitrary<unknown> {
+  return fc.oneof(
+    fc.string({ minLength: 1, maxLength: 8 }),
+    fc.constantFrom("", "x".repeat(max), "x".repeat(max + 1), "é".repeat(max)),
+    fc.constantFrom("😀".repeat(max), "😀".repeat(max - 1), "😀".repeat(max + 1)),
+    fc.constantFrom("a" + "😀".repeat(max - 1), "😀".repeat(Math.ceil(max / 2))),
+    fc.integer({ min: max - 2, max: max + 2 }).chain((n) =>
+      fc.oneof(
+        fc.string({ unit: "grapheme", minLength: n, maxLength: n }),
+        fc.string({ unit: "binary", minLength: n, maxLength: n }),
+        fc.string({ minLength: n, maxLength: n }),
+      )
+    ),
+    fc.string({ unit: "binary", maxLength: 4 }),
+  );
+}
+
+/** Wrong-typed or odd values any field may be replaced with. */
+const junkArb: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(null, true, false, 0, -0, 1, -1, 1.5, "1", "", [], {}, [1], { a: 1 }),
+  fc.constantFrom(1e308, -1e308, 2 ** 53, 2 ** 53 + 2, 1e21, 5e-324, -5e-324, 0.1 + 0.2),
+  fc.constantFrom(NaN, Infinity, -Infinity, undefined),
+  fc.double(),
+  fc.integer(),
+  fc.anything(),
+);
+
+const fieldArbs: Record<string, fc.Arbitrary<unknown>> = {
+  schema_version: fc.oneof(fc.constant(1), fc.constantFrom(2, 0, "1", 1.0000001, true), junkArb),
+  event_id: fc.oneof(stringArb(128), junkArb),
+  user_id: fc.oneof(stringArb(64), junkArb),
+  session_id: fc.oneof(stringArb(128), junkArb),
+  product_id: fc.oneof(stringArb(64), junkArb),
+  action: fc.oneof(
+    fc.constantFrom(...ACTION_VALUES),
+    fc.constantFrom("View", "PURCHASE", "purchase ", "hover", ""),
+    junkArb,
+  ),
+  timestamp: timestampArb,
+  price: fc.oneof(
+    fc.double({ min: 0, max: 1e6, noNaN: true }),
+    fc.constantFrom(0, -0, -0.01, 9.99, "9.99", 1e308, Number.MAX_VALUE, Number.MIN_VALUE),
+    junkArb,
+  ),
+  quantity: fc.oneof(
+    fc.integer({ min: -3, max: 100 }),
+    fc.constantFrom(1, 0, -1, 1.5, 2.0000001, "2", 2 ** 53, 2 ** 53 + 2, 1e300, -1e300),
+    junkArb,
+  ),
+  device: fc.oneof(
+    fc.constantFrom("desktop", "mobile", "tablet", "Desktop", "tv", ""),
+    junkArb,
+  ),
+  referrer: fc.oneof(stringArb(256), junkArb),
+};
+
+/** A valid event (purchase or not), each field then kept, replaced, or removed. */
+const baseArb = fc.record({
+  event_id: fc.string({ minLength: 1, maxLength: 20 }),
+  user_id: fc.string({ minLength: 1, maxLength: 20 }),
+  session_id: fc.string({ minLength: 1, maxLength: 20 }),
+  product_id: fc.string({ minLength: 1, maxLength: 20 }),
+  action: fc.constantFrom(...ACTION_VALUES),
+  timestamp: fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2100, 0, 1) })
+    .map((t) => new Date(t).toISOString()),
+  price: fc.integer({ min: 0, max: 1_000_000 }).map((c) => c / 100),
+  quantity: fc.integer({ min: 1, max: 20 }),
+  device: fc.constantFrom("desktop", "mobile", "tablet"),
+  referrer: fc.string({ maxLength: 30 }),
+}, { requiredKeys: ["event_id", "user_id", "session_id", "product_id", "action", "timestamp"] })
+  .map((e) => ({ schema_version: 1, ...e }));
+
+/** Each field mostly kept, so that about a third of the events stay valid. */
+const mutation = fc.oneof(
+  { arbitrary: fc.constant("keep"), weight: 24 },
+  { arbitrary: fc.constant("replace"), weight: 1 },
+  { arbitrary: fc.constant("delete"), weight: 1 },
+);
+const eventLikeArb: fc.Arbitrary<unknown> = fc.tuple(
+  baseArb,
+  fc.record(Object.fromEntries(Object.keys(fieldArbs).map((k) => [k, mutation]))),
+  fc.record(fieldArbs),
+  fc.dictionary(fc.string({ maxLength: 12 }), fc.anything(), { maxKeys: 3 }),
+).map(([base, what, replacement, extra]) => {
+  const e: Record<string, unknown> = { ...extra, ...base };
+  for (const [k, m] of Object.entries(what)) {
+    if (m === "replace") e[k] = replacement[k];
+    else if (m === "delete") delete e[k];
+  }
+  return e;
+});
+
+const anyInput: fc.Arbitrary<unknown> = fc.oneof(
+  { arbitrary: eventLikeArb, weight: 8 },
+  { arbitrary: fc.record(fieldArbs, { requiredKeys: [] }), weight: 2 },
+  { arbitrary: fc.anything(), weight: 1 },
+);
+
+const seen = { fast: 0, strictOnly: 0, rejected: 0 };
+
+function sameResult(input: unknown): void {
+  const fast = validateValue(input);
+  const strict = validateValueStrict(input);
+  assert.deepEqual(fast, strict);
+  if (fast.ok && strict.ok) assert.equal(fast.event, input);
+  if (fastAccept(input) !== undefined) seen.fast++;
+  else if (strict.ok) seen.strictOnly++;
+  else seen.rejected++;
+}
+
+Deno.test("validateValue (fast path + Ajv fallback) equals Ajv-only on arbitrary event-like values", () => {
+  fc.assert(
+    fc.property(anyInput, (input) => {
+      sameResult(input); // as built (may hold undefined, NaN, -0, Infinity)
+      const text = JSON.stringify(input);
+      if (text === undefined) return;
+      const parsed = JSON.parse(text); // what a record would decode to
+      sameResult(parsed);
+      const bytes = new TextEncoder().encode(text);
+      const viaRecord = validateRecord(bytes);
+      if (bytes.byteLength > 0 && bytes.byteLength <= MAX_EVENT_BYTES) {
+        assert.deepEqual(viaRecord, validateValueStrict(JSON.parse(text)));
+      }
+    }),
+    { numRuns: 20_000 },
+  );
+  // Not vacuous: the fast path accepted many inputs, and many were rejected.
+  assert.ok(seen.fast > 4_000 && seen.rejected > 4_000, JSON.stringify(seen));
+});
+
+Deno.test("the fast path accepts the edge instants the round-trip accepts, and only those", () => {
+  const cases: [string, boolean][] = [
+    ["2024-02-29T00:00:00.000Z", true],
+    ["2023-02-29T00:00:00.000Z", false],
+    ["2000-02-29T00:00:00.000Z", true],
+    ["1900-02-29T00:00:00.000Z", false],
+    ["2026-12-31T23:59:59.999Z", true],
+    ["2026-12-31T23:59:60.000Z", false],
+    ["2026-04-31T00:00:00.000Z", false],
+    ["0000-01-01T00:00:00.000Z", true],
+    ["9999-12-31T23:59:59.999Z", true],
+    ["2026-01-01T24:00:00.000Z", false],
+    ["2026-01-01T00:00:00.000z", false],
+  ];
+  for (const [timestamp, ok] of cases) {
+    const r = validateValue({ ...good, timestamp });
+    assert.equal(r.ok, ok, timestamp);
+    if (r.ok) assert.equal(r.time, Date.parse(timestamp), timestamp);
+    sameResult({ ...good, timestamp });
+  }
 });
