@@ -24,7 +24,7 @@ export interface AggregatorOptions {
   dedupHorizonMs?: number;
   /** Pause fetching when open windows + dedup ids exceed this. Default 2000000. */
   maxStateEntries?: number;
-  /** kafkajs group timing (tests shorten the session timeout so restarts rejoin fast). */
+  /** kafkajs group timing. Default: `NEXUS_KAFKA_SESSION_TIMEOUT_MS` (config `kafkaSessionTimeoutMs`). */
   sessionTimeout?: number;
   heartbeatInterval?: number;
   rebalanceTimeout?: number;
@@ -94,12 +94,13 @@ export async function createAggregator(
   let stopping = false;
   let stopped = false;
 
+  const sessionTimeout = options.sessionTimeout ?? config.kafkaSessionTimeoutMs;
   const consumer: Consumer = kafka.consumer({
     groupId: config.aggregatorGroup,
     allowAutoTopicCreation: false,
-    sessionTimeout: options.sessionTimeout ?? 30_000,
-    heartbeatInterval: options.heartbeatInterval ?? 3_000,
-    rebalanceTimeout: options.rebalanceTimeout ?? 60_000,
+    sessionTimeout,
+    heartbeatInterval: options.heartbeatInterval ?? Math.min(3_000, Math.floor(sessionTimeout / 3)),
+    rebalanceTimeout: options.rebalanceTimeout ?? 2 * sessionTimeout,
     maxBytesPerPartition: 1024 * 1024,
   });
 

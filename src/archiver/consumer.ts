@@ -53,7 +53,7 @@ export interface ArchiverOptions {
   maxBufferBytes?: number;
   /** Skip the start-up checks (tests with a fake store). */
   skipChecks?: boolean;
-  /** Consumer-group session timeout in ms. Default 30000 (tests use the broker minimum). */
+  /** Consumer-group session timeout in ms. Default: `NEXUS_KAFKA_SESSION_TIMEOUT_MS`. */
   sessionTimeoutMs?: number;
   /** Test hook between a ledger entry and its upload (the kill test widens that window). */
   afterReserve?: (entry: LedgerEntry) => Promise<void>;
@@ -130,11 +130,12 @@ export async function createArchiver(
   });
   const admin: Admin = kafka.admin();
   await admin.connect();
+  const sessionTimeout = options.sessionTimeoutMs ?? config.kafkaSessionTimeoutMs;
   const consumer: Consumer = kafka.consumer({
     groupId: config.archiverGroup,
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    rebalanceTimeout: options.sessionTimeoutMs ?? 60_000,
-    heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
+    sessionTimeout,
+    rebalanceTimeout: 2 * sessionTimeout,
+    heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
     // fetched bytes live outside the buffer budget (kafkajs re-concatenates each response):
     // 1 MiB per partition measured the same MB/s as 4 MiB with ~60 MB less peak RSS at 6
     // partitions

@@ -263,6 +263,16 @@ export const settings = {
     parse: int(1, 1000),
     group: "kafka",
   },
+  kafkaSessionTimeoutMs: {
+    env: "NEXUS_KAFKA_SESSION_TIMEOUT_MS",
+    flag: "kafka-session-timeout-ms",
+    default: "30000",
+    doc:
+      "Consumer-group session timeout of the aggregator and the archiver: how long a crashed or frozen process keeps its partitions before the group moves them (heartbeat = min(3 s, timeout/3), rebalance timeout = 2 x timeout); the broker must allow it (group.min/max.session.timeout.ms)",
+    expect: "an integer 6000..1800000",
+    parse: int(6000, 1_800_000),
+    group: "kafka",
+  },
   aggregatorGroup: {
     env: "NEXUS_AGGREGATOR_GROUP",
     flag: "aggregator-group",

@@ -15,7 +15,14 @@ export interface StackCredentials {
   s3AccessKeyId: string;
   /** S3 secret access key of that identity. */
   s3SecretAccessKey: string;
+  /** SCRAM-SHA-512 password of the Kafka user `nexus` (SASL listener). Added on upgrade. */
+  kafkaSaslPassword?: string;
+  /** Password of the Kafka TLS listener's PKCS12 keystore. Added on upgrade. */
+  kafkaKeystorePassword?: string;
 }
+
+/** The Kafka SCRAM user of the local stack. */
+export const KAFKA_SASL_USERNAME = "nexus";
 
 const UPPER_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -47,6 +54,8 @@ export function generateCredentials(fill: RandomFill = cryptoFill): StackCredent
     postgresPassword: randomString(ALNUM, 32, fill),
     s3AccessKeyId: "NX" + randomString(UPPER_DIGITS, 18, fill),
     s3SecretAccessKey: randomString(ALNUM, 40, fill),
+    kafkaSaslPassword: randomString(ALNUM, 32, fill),
+    kafkaKeystorePassword: randomString(ALNUM, 24, fill),
   };
 }
 
@@ -68,11 +77,23 @@ export function parseCredentials(text: string, file: string): StackCredentials {
       );
     }
   }
-  return {
+  const out: StackCredentials = {
     postgresPassword: v.postgresPassword as string,
     s3AccessKeyId: v.s3AccessKeyId as string,
     s3SecretAccessKey: v.s3SecretAccessKey as string,
   };
+  // Optional: files written before the SASL/TLS listeners existed lack them.
+  for (const key of ["kafkaSaslPassword", "kafkaKeystorePassword"] as const) {
+    if (v?.[key] === undefined) continue;
+    if (typeof v[key] !== "string" || !/^[A-Za-z0-9]{16,}$/.test(v[key] as string)) {
+      throw new StackError(
+        `Cannot read stack credentials: current value of ${key} in ${file} is not ` +
+          `16+ letters/digits; ${fix}`,
+      );
+    }
+    out[key] = v[key] as string;
+  }
+  return out;
 }
 
 /** Reads the credentials file, or returns undefined when it does not exist yet. */
@@ -90,7 +111,18 @@ export async function readCredentials(file: string): Promise<StackCredentials | 
 /** Reads the credentials file, creating it (mode 0600) with fresh secrets on first use. */
 export async function loadOrCreateCredentials(file: string): Promise<StackCredentials> {
   const existing = await readCredentials(file);
-  if (existing) return existing;
+  if (existing?.kafkaSaslPassword && existing.kafkaKeystorePassword) return existing;
+  if (existing) {
+    // Upgrade: keep every existing secret, add the Kafka SASL/TLS ones.
+    const extra = generateCredentials();
+    const upgraded: StackCredentials = {
+      ...existing,
+      kafkaSaslPassword: existing.kafkaSaslPassword ?? extra.kafkaSaslPassword,
+      kafkaKeystorePassword: existing.kafkaKeystorePassword ?? extra.kafkaKeystorePassword,
+    };
+    await writeSecretFile(file, JSON.stringify(upgraded, null, 2) + "\n");
+    return upgraded;
+  }
   const fresh = generateCredentials();
   await Deno.mkdir(dirname(file), { recursive: true, mode: 0o700 });
   await writeSecretFile(file, JSON.stringify(fresh, null, 2) + "\n");

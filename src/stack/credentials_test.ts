@@ -40,3 +40,25 @@ Deno.test("a damaged credentials file fails with the file and the fix", () => {
     /postgresPassword/,
   );
 });
+
+Deno.test("an older credentials file gains the Kafka SASL and keystore passwords, keeping the rest", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "credentials.json");
+    const old = {
+      postgresPassword: "A".repeat(32),
+      s3AccessKeyId: "NX" + "B".repeat(18),
+      s3SecretAccessKey: "C".repeat(40),
+    };
+    await Deno.writeTextFile(file, JSON.stringify(old));
+    const got = await loadOrCreateCredentials(file);
+    assert.equal(got.postgresPassword, old.postgresPassword);
+    assert.equal(got.s3SecretAccessKey, old.s3SecretAccessKey);
+    assert.match(got.kafkaSaslPassword!, /^[A-Za-z0-9]{32}$/);
+    assert.match(got.kafkaKeystorePassword!, /^[A-Za-z0-9]{24}$/);
+    assert.deepEqual(await loadOrCreateCredentials(file), got);
+    assert.equal((await Deno.stat(file)).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

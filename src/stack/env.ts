@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { StackCredentials } from "./credentials.ts";
+import { KAFKA_SASL_USERNAME, type StackCredentials } from "./credentials.ts";
 import { StackError } from "./errors.ts";
 
 /** Default bucket for raw click batches (`NEXUS_RAW_BUCKET`). */
@@ -25,6 +25,10 @@ export interface StackEnvInput {
   kafkaPort: number;
   /** The misadvertised test listener's port (see kafka_config.ts). */
   kafkaMisadvertisedPort: number;
+  /** The SASL_PLAINTEXT (SCRAM-SHA-512) listener's port, when the broker has one. */
+  kafkaSaslPort?: number;
+  /** The SSL listener's port and the CA file that signed its certificate, when it has one. */
+  kafkaTls?: { port: number; caFile: string };
   postgresPort: number;
   s3Port: number;
   credentials: StackCredentials;
@@ -70,6 +74,17 @@ export function resolveBuckets(env: Record<string, string | undefined>): StackBu
 /** Builds the app's environment for a running stack (contains secrets). */
 export function stackEnvMap(input: StackEnvInput): Record<string, string> {
   const pw = encodeURIComponent(input.credentials.postgresPassword);
+  const security: Record<string, string> = {};
+  if (input.kafkaSaslPort && input.credentials.kafkaSaslPassword) {
+    security.NEXUS_STACK_KAFKA_SASL_ADDRESS = `127.0.0.1:${input.kafkaSaslPort}`;
+    security.NEXUS_STACK_KAFKA_SASL_MECHANISM = "scram-sha-512";
+    security.NEXUS_STACK_KAFKA_SASL_USERNAME = KAFKA_SASL_USERNAME;
+    security.NEXUS_STACK_KAFKA_SASL_PASSWORD = input.credentials.kafkaSaslPassword;
+  }
+  if (input.kafkaTls) {
+    security.NEXUS_STACK_KAFKA_TLS_ADDRESS = `127.0.0.1:${input.kafkaTls.port}`;
+    security.NEXUS_STACK_KAFKA_CA_FILE = input.kafkaTls.caFile;
+  }
   return {
     DATABASE_URL: `postgres://nexus:${pw}@127.0.0.1:${input.postgresPort}/nexus`,
     KAFKA_BROKERS: `127.0.0.1:${input.kafkaPort}`,
@@ -80,6 +95,7 @@ export function stackEnvMap(input: StackEnvInput): Record<string, string> {
     S3_REGION,
     NEXUS_RAW_BUCKET: input.buckets.raw,
     NEXUS_ARCHIVE_BUCKET: input.buckets.archive,
+    ...security,
   };
 }
 

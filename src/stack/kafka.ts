@@ -23,6 +23,9 @@ import {
   writeRunRecord,
 } from "./run_record.ts";
 import type { Service, ServiceStatus, StackContext } from "./service.ts";
+import { KAFKA_SASL_USERNAME } from "./credentials.ts";
+import { ensureKafkaTls } from "./tls.ts";
+import { waitUntil } from "./wait.ts";
 
 /** Max heap of the broker JVM. */
 export const KAFKA_HEAP = "768m";
@@ -110,10 +113,18 @@ async function start(ctx: StackContext): Promise<void> {
   await removeRunRecord(paths, "kafka");
   await Deno.mkdir(paths.data.kafka, { recursive: true });
   await Deno.mkdir(paths.config.root, { recursive: true, mode: 0o700 });
+  const credentials = await ctx.credentials();
+  const keystorePassword = credentials.kafkaKeystorePassword!;
+  if (await ensureKafkaTls(paths, keystorePassword)) {
+    ctx.log("kafka: created a self-signed CA and broker certificate for the TLS listener");
+  }
   const props = kafkaProperties({
     port: ports.kafka,
     controllerPort: ports.kafkaController,
     misadvertisedPort: ports.kafkaMisadvertised,
+    saslPort: ports.kafkaSasl,
+    tlsPort: ports.kafkaTls,
+    keystore: { location: paths.config.tls.keystore, password: keystorePassword },
     logDir: paths.data.kafka,
   });
   await Deno.writeTextFile(
@@ -155,6 +166,8 @@ async function start(ctx: StackContext): Promise<void> {
     { port: ports.kafka, variable: "NEXUS_STACK_KAFKA_PORT" },
     { port: ports.kafkaController, variable: "NEXUS_STACK_KAFKA_PORT (controller = port+1)" },
     { port: ports.kafkaMisadvertised, variable: "NEXUS_STACK_KAFKA_PORT (test listener = port+2)" },
+    { port: ports.kafkaSasl, variable: "NEXUS_STACK_KAFKA_PORT (SASL listener = port+3)" },
+    { port: ports.kafkaTls, variable: "NEXUS_STACK_KAFKA_PORT (TLS listener = port+4)" },
   ]);
   await appendBanner(paths.logs.kafka, `nexus stack: starting kafka on 127.0.0.1:${ports.kafka}`);
   const pid = spawnDetached({
@@ -166,8 +179,103 @@ async function start(ctx: StackContext): Promise<void> {
   await writeRunRecord(paths, "kafka", {
     pid,
     port: ports.kafka,
-    ports: [ports.kafka, ports.kafkaController, ports.kafkaMisadvertised],
+    ports: wantedPorts(ctx),
   });
+}
+
+function wantedPorts(ctx: StackContext): number[] {
+  const p = ctx.ports;
+  return [p.kafka, p.kafkaController, p.kafkaMisadvertised, p.kafkaSasl, p.kafkaTls];
+}
+
+/** True when the SCRAM user logs in on the SASL listener (undefined: yes; else the reason). */
+async function saslLogin(port: number, password: string): Promise<string | undefined> {
+  const kafka = new Kafka({
+    clientId: "nexus-stack-sasl-check",
+    brokers: [`127.0.0.1:${port}`],
+    sasl: { mechanism: "scram-sha-512", username: KAFKA_SASL_USERNAME, password },
+    connectionTimeout: 3000,
+    requestTimeout: 5000,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    return undefined;
+  } catch (e) {
+    return reasonOf(e);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * Creates (or resets) the SCRAM-SHA-512 user `nexus` with the stack's password, unless it can
+ * already log in: `kafka-configs --alter --add-config SCRAM-SHA-512=[...]` through the
+ * PLAINTEXT listener. Kafka 4.1 stores SCRAM credentials in the KRaft metadata log.
+ */
+async function ensureScramUser(ctx: StackContext): Promise<void> {
+  const record = await readRunRecord(ctx.paths, "kafka");
+  const saslPort = record?.ports[3];
+  if (saslPort === undefined) return; // started by an older version without the listener
+  const password = (await ctx.credentials()).kafkaSaslPassword!;
+  if (await saslLogin(saslPort, password) === undefined) return;
+  const java = kafkaJavaArgs({
+    libs: ctx.paths.tools.kafkaLibs,
+    log4jConfig: ctx.paths.assets.kafkaLog4j,
+    heap: "256m",
+  });
+  // The password goes in a temporary 0600 file (--add-config-file), never on the command line.
+  const tmp = await Deno.makeTempFile({ dir: ctx.paths.config.root, prefix: "scram-" });
+  try {
+    await Deno.chmod(tmp, 0o600);
+    await Deno.writeTextFile(
+      tmp,
+      `SCRAM-SHA-512=iterations=4096,password=${password}\n`,
+    );
+    const result = await runCommand("java", [
+      ...java,
+      "kafka.admin.ConfigCommand",
+      "--bootstrap-server",
+      `127.0.0.1:${record!.port}`,
+      "--alter",
+      "--add-config-file",
+      tmp,
+      "--entity-type",
+      "users",
+      "--entity-name",
+      KAFKA_SASL_USERNAME,
+    ], { purpose: "the Kafka SCRAM user setup", timeoutMs: 60_000 });
+    if (result.code !== 0) {
+      throw new StackError(
+        `Cannot create the Kafka SCRAM user: current value is kafka-configs exit code ` +
+          `${result.code} (${outputHint(result).replaceAll(password, "***")}); fix: read ${
+            displayPath(ctx.paths, ctx.paths.logs.kafka)
+          }`,
+        { service: "kafka" },
+      );
+    }
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
+  let reason: string | undefined = "not checked";
+  const ok = await waitUntil(
+    async () => (reason = await saslLogin(saslPort, password)) === undefined,
+    {
+      timeoutMs: 15_000,
+      intervalMs: 300,
+    },
+  );
+  if (!ok) {
+    throw new StackError(
+      `Cannot log in to the Kafka SASL listener: current value is ${reason}; fix: read ${
+        displayPath(ctx.paths, ctx.paths.logs.kafka)
+      }`,
+      { service: "kafka" },
+    );
+  }
+  ctx.log(`kafka: SCRAM-SHA-512 user ${KAFKA_SASL_USERNAME} ready on 127.0.0.1:${saslPort}`);
 }
 
 async function clientPort(ctx: StackContext): Promise<number> {
@@ -207,6 +315,7 @@ async function waitReady(ctx: StackContext, timeoutMs: number): Promise<void> {
     check: () => check(ctx),
     alive: async () => pid !== undefined && await isOurProcess(pid, markers(ctx)),
   });
+  await ensureScramUser(ctx);
 }
 
 /** SIGTERM (controlled shutdown), SIGKILL after 30 s; waits until the JVM is gone. */
@@ -227,7 +336,7 @@ async function status(ctx: StackContext): Promise<ServiceStatus> {
   const pid = await runningPid(ctx.paths, "kafka", markers(ctx));
   const record = await readRunRecord(ctx.paths, "kafka");
   const port = pid !== undefined && record ? record.port : ctx.ports.kafka;
-  const wanted = [ctx.ports.kafka, ctx.ports.kafkaController, ctx.ports.kafkaMisadvertised];
+  const wanted = wantedPorts(ctx);
   return {
     name: "kafka",
     running: pid !== undefined,

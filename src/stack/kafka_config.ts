@@ -22,6 +22,23 @@ export interface KafkaConfigOptions {
   numPartitions?: number;
   /** KRaft node id. Default 1. */
   nodeId?: number;
+  /**
+   * Every controller of the quorum (combined broker+controller nodes). Default: this node
+   * alone on `controllerPort`.
+   */
+  voters?: { id: number; port: number }[];
+  /**
+   * Replication of internal and new topics: sets default.replication.factor, the offsets and
+   * transaction topics' RF, and min.insync.replicas to `replicationFactor - 1` (at least 1).
+   * Default 1 (single node).
+   */
+  replicationFactor?: number;
+  /** Port of a SASL_PLAINTEXT listener (SCRAM-SHA-512). Default: none. */
+  saslPort?: number;
+  /** Port of an SSL listener (server certificate only). Requires `keystore`. Default: none. */
+  tlsPort?: number;
+  /** PKCS12 keystore (broker key + certificate chain) of the SSL listener. */
+  keystore?: { location: string; password: string };
 }
 
 /** Builds the `server.properties` entries of a single-node KRaft Kafka on 127.0.0.1. */
@@ -29,27 +46,47 @@ export function kafkaProperties(opts: KafkaConfigOptions): Record<string, string
   const nodeId = opts.nodeId ?? 1;
   const controllerPort = opts.controllerPort ?? opts.port + 1;
   const trap = opts.misadvertisedPort;
-  return {
+  const voters = opts.voters ?? [{ id: nodeId, port: controllerPort }];
+  const rf = String(opts.replicationFactor ?? 1);
+  const minIsr = String(Math.max(1, (opts.replicationFactor ?? 1) - 1));
+  const extra: { name: string; port: number; protocol: string }[] = [];
+  if (trap) extra.push({ name: "MISADVERTISED", port: trap, protocol: "PLAINTEXT" });
+  if (opts.saslPort) extra.push({ name: "SASL", port: opts.saslPort, protocol: "SASL_PLAINTEXT" });
+  if (opts.tlsPort) {
+    if (!opts.keystore) throw new Error("kafkaProperties: tlsPort needs a keystore");
+    extra.push({ name: "TLS", port: opts.tlsPort, protocol: "SSL" });
+  }
+  const advertise = (l: { name: string; port: number }) =>
+    l.name === "MISADVERTISED" ? "kafka-internal.invalid:9092" : `127.0.0.1:${l.port}`;
+  const props: Record<string, string> = {
     "process.roles": "broker,controller",
     "node.id": String(nodeId),
-    "controller.quorum.voters": `${nodeId}@127.0.0.1:${controllerPort}`,
-    "listeners": `PLAINTEXT://127.0.0.1:${opts.port},CONTROLLER://127.0.0.1:${controllerPort}` +
-      (trap ? `,MISADVERTISED://127.0.0.1:${trap}` : ""),
-    "advertised.listeners": `PLAINTEXT://127.0.0.1:${opts.port}` +
-      (trap ? ",MISADVERTISED://kafka-internal.invalid:9092" : ""),
+    "controller.quorum.voters": voters.map((v) => `${v.id}@127.0.0.1:${v.port}`).join(","),
+    "listeners": [
+      `PLAINTEXT://127.0.0.1:${opts.port}`,
+      `CONTROLLER://127.0.0.1:${controllerPort}`,
+      ...extra.map((l) => `${l.name}://127.0.0.1:${l.port}`),
+    ].join(","),
+    "advertised.listeners": [
+      `PLAINTEXT://127.0.0.1:${opts.port}`,
+      ...extra.map((l) => `${l.name}://${advertise(l)}`),
+    ].join(","),
     "controller.listener.names": "CONTROLLER",
     "inter.broker.listener.name": "PLAINTEXT",
-    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" +
-      (trap ? ",MISADVERTISED:PLAINTEXT" : ""),
+    "listener.security.protocol.map": [
+      "PLAINTEXT:PLAINTEXT",
+      "CONTROLLER:PLAINTEXT",
+      ...extra.map((l) => `${l.name}:${l.protocol}`),
+    ].join(","),
     "log.dirs": opts.logDir,
     "num.partitions": String(opts.numPartitions ?? 6),
     // The app creates its topics; a consumer of a missing topic must fail, not create it.
     "auto.create.topics.enable": "false",
-    "offsets.topic.replication.factor": "1",
-    "transaction.state.log.replication.factor": "1",
-    "transaction.state.log.min.isr": "1",
-    "share.coordinator.state.topic.replication.factor": "1",
-    "share.coordinator.state.topic.min.isr": "1",
+    "offsets.topic.replication.factor": rf,
+    "transaction.state.log.replication.factor": rf,
+    "transaction.state.log.min.isr": minIsr,
+    "share.coordinator.state.topic.replication.factor": rf,
+    "share.coordinator.state.topic.min.isr": minIsr,
     "group.initial.rebalance.delay.ms": "0",
     // Sized for a 2-core machine shared with the app, Postgres and S3.
     "num.network.threads": "2",
@@ -58,6 +95,28 @@ export function kafkaProperties(opts: KafkaConfigOptions): Record<string, string
     "log.retention.hours": "168",
     "log.segment.bytes": String(256 * 1024 * 1024),
   };
+  if (voters.length > 1 || (opts.replicationFactor ?? 1) > 1) {
+    props["default.replication.factor"] = rf;
+    props["min.insync.replicas"] = minIsr;
+    props["unclean.leader.election.enable"] = "false";
+    // A killed node is fenced (and its leaderships moved) after 6 s instead of 9 s.
+    props["broker.session.timeout.ms"] = "6000";
+    props["broker.heartbeat.interval.ms"] = "1000";
+  }
+  if (opts.saslPort) {
+    props["sasl.enabled.mechanisms"] = "SCRAM-SHA-512";
+    props["listener.name.sasl.sasl.enabled.mechanisms"] = "SCRAM-SHA-512";
+    props["listener.name.sasl.scram-sha-512.sasl.jaas.config"] =
+      "org.apache.kafka.common.security.scram.ScramLoginModule required;";
+  }
+  if (opts.tlsPort && opts.keystore) {
+    props["listener.name.tls.ssl.keystore.type"] = "PKCS12";
+    props["listener.name.tls.ssl.keystore.location"] = opts.keystore.location;
+    props["listener.name.tls.ssl.keystore.password"] = opts.keystore.password;
+    props["listener.name.tls.ssl.key.password"] = opts.keystore.password;
+    props["listener.name.tls.ssl.client.auth"] = "none";
+  }
+  return props;
 }
 
 /** Escapes a `.properties` value (backslashes; leading spaces would be dropped). */

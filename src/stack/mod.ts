@@ -8,15 +8,22 @@ import { externalEnv } from "./env.ts";
 import { type StackOptions, stackUp } from "./stack.ts";
 
 export {
+  clusterEnv,
+  clusterNodeStatus,
+  clusterStackUp,
   restartService,
   stackDown,
   stackEnv,
   type StackOptions,
   stackStatus,
   stackUp,
+  startClusterNode,
   startService,
+  stopCluster,
+  stopClusterNode,
   stopService,
 } from "./stack.ts";
+export { clusterBrokers, type ClusterNodeStatus, clusterRequested } from "./cluster.ts";
 export type { ServiceName, ServiceStatus } from "./service.ts";
 export { StackError } from "./errors.ts";
 

@@ -29,7 +29,27 @@ export interface StackPaths {
   /** Pid files, run records and sockets. */
   run: { root: string; pgSocketDir: string };
   /** Generated config and secrets (`.nexus/stack`). */
-  config: { root: string; credentials: string; kafkaProperties: string; s3Identities: string };
+  config: {
+    root: string;
+    credentials: string;
+    kafkaProperties: string;
+    s3Identities: string;
+    /** Self-signed CA and broker certificate of the Kafka TLS listener. */
+    tls: {
+      dir: string;
+      caCert: string;
+      caKey: string;
+      brokerKey: string;
+      brokerCert: string;
+      keystore: string;
+    };
+  };
+  /** The optional 3-broker cluster (`up --cluster`): data, logs and config per node. */
+  cluster: {
+    data: string;
+    clusterIdFile: string;
+    node(id: number): { data: string; log: string; properties: string; pidFile: string };
+  };
   /** `KEY=value` lines of the running stack, written by `up`. */
   envFile: string;
 }
@@ -74,6 +94,24 @@ export function stackPaths(root: string = defaultRoot()): StackPaths {
       credentials: join(config, "credentials.json"),
       kafkaProperties: join(config, "kafka-server.properties"),
       s3Identities: join(config, "s3-identities.json"),
+      tls: {
+        dir: join(config, "tls"),
+        caCert: join(config, "tls", "ca.pem"),
+        caKey: join(config, "tls", "ca.key"),
+        brokerKey: join(config, "tls", "broker.key"),
+        brokerCert: join(config, "tls", "broker.pem"),
+        keystore: join(config, "tls", "broker.p12"),
+      },
+    },
+    cluster: {
+      data: join(data, "kafka-cluster"),
+      clusterIdFile: join(data, "kafka-cluster", "cluster-id"),
+      node: (id: number) => ({
+        data: join(data, "kafka-cluster", `node-${id}`),
+        log: join(logs, `kafka-${id}.log`),
+        properties: join(config, `kafka-${id}.properties`),
+        pidFile: join(run, `kafka-${id}.pid`),
+      }),
     },
     envFile: join(nexus, "stack.env"),
   };

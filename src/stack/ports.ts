@@ -39,6 +39,10 @@ export interface StackPorts {
   kafkaController: number;
   /** A listener that advertises an unreachable address, for the advertised-listener test. */
   kafkaMisadvertised: number;
+  /** SASL_PLAINTEXT listener (SCRAM-SHA-512): Kafka port + 3. */
+  kafkaSasl: number;
+  /** SSL listener (self-signed CA): Kafka port + 4. */
+  kafkaTls: number;
   postgres: number;
   s3: number;
   seaweed: SeaweedPorts;
@@ -86,6 +90,8 @@ export function portOwners(ports: StackPorts): { port: number; variable: string;
       variable: "NEXUS_STACK_KAFKA_PORT",
       use: "Kafka misadvertised test listener",
     },
+    { port: ports.kafkaSasl, variable: "NEXUS_STACK_KAFKA_PORT", use: "Kafka SASL listener" },
+    { port: ports.kafkaTls, variable: "NEXUS_STACK_KAFKA_PORT", use: "Kafka TLS listener" },
     { port: ports.postgres, variable: "NEXUS_STACK_PG_PORT", use: "PostgreSQL" },
     { port: ports.s3, variable: "NEXUS_STACK_S3_PORT", use: "S3" },
   ];
@@ -113,8 +119,8 @@ export function resolveStackPorts(env: Record<string, string | undefined>): Stac
     "NEXUS_STACK_KAFKA_PORT",
     env.NEXUS_STACK_KAFKA_PORT,
     DEFAULT_KAFKA_PORT,
-    HIGHEST - 2,
-    "the controller uses port+1 and a misadvertised test listener port+2",
+    HIGHEST - 4,
+    "the controller uses port+1, a misadvertised test listener port+2, SASL port+3, TLS port+4",
   );
   const postgres = parsePort("NEXUS_STACK_PG_PORT", env.NEXUS_STACK_PG_PORT, DEFAULT_PG_PORT);
   const s3 = parsePort(
@@ -128,6 +134,8 @@ export function resolveStackPorts(env: Record<string, string | undefined>): Stac
     kafka,
     kafkaController: kafka + 1,
     kafkaMisadvertised: kafka + 2,
+    kafkaSasl: kafka + 3,
+    kafkaTls: kafka + 4,
     postgres,
     s3,
     seaweed: seaweedPorts(s3),
@@ -147,4 +155,32 @@ export function resolveStackPorts(env: Record<string, string | undefined>): Stac
     seen.set(owner.port, owner);
   }
   return ports;
+}
+
+/** Default client port of the first broker of the 3-broker cluster (`up --cluster`). */
+export const DEFAULT_CLUSTER_PORT = 29092;
+/** Brokers of the local cluster. */
+export const CLUSTER_SIZE = 3;
+
+/** One node of the local 3-broker cluster: broker i listens on base+2(i-1), its controller +1. */
+export interface ClusterNodePorts {
+  id: number;
+  client: number;
+  controller: number;
+}
+
+/** Reads `NEXUS_STACK_CLUSTER_PORT` (default 29092) and lays out the cluster's six ports. */
+export function resolveClusterPorts(env: Record<string, string | undefined>): ClusterNodePorts[] {
+  const base = parsePort(
+    "NEXUS_STACK_CLUSTER_PORT",
+    env.NEXUS_STACK_CLUSTER_PORT,
+    DEFAULT_CLUSTER_PORT,
+    HIGHEST - 2 * CLUSTER_SIZE,
+    "the three brokers use port..port+5",
+  );
+  return Array.from({ length: CLUSTER_SIZE }, (_, i) => ({
+    id: i + 1,
+    client: base + 2 * i,
+    controller: base + 2 * i + 1,
+  }));
 }

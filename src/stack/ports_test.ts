@@ -52,3 +52,20 @@ Deno.test("two services whose ports overlap are refused before anything starts",
     /NEXUS_STACK_(S3|KAFKA)_PORT/,
   );
 });
+
+Deno.test("the SASL and TLS listeners sit at Kafka port +3 and +4; the cluster at 29092..29097", async () => {
+  const { resolveClusterPorts } = await import("./ports.ts");
+  const ports = resolveStackPorts({});
+  assert.equal(ports.kafkaSasl, 19095);
+  assert.equal(ports.kafkaTls, 19096);
+  assert.deepEqual(resolveClusterPorts({}), [
+    { id: 1, client: 29092, controller: 29093 },
+    { id: 2, client: 29094, controller: 29095 },
+    { id: 3, client: 29096, controller: 29097 },
+  ]);
+  assert.equal(resolveClusterPorts({ NEXUS_STACK_CLUSTER_PORT: "39092" })[2]!.client, 39096);
+  assert.throws(
+    () => resolveClusterPorts({ NEXUS_STACK_CLUSTER_PORT: "x" }),
+    /NEXUS_STACK_CLUSTER_PORT/,
+  );
+});

@@ -10,11 +10,21 @@ import { loadOrCreateCredentials, readCredentials, writeSecretFile } from "./cre
 import { renderEnvLines, resolveBuckets, stackEnvMap } from "./env.ts";
 import { reasonOf, StackError } from "./errors.ts";
 import { kafkaService } from "./kafka.ts";
+import {
+  clusterBrokers,
+  clusterDown,
+  type ClusterNodeStatus,
+  clusterStatus,
+  clusterUp,
+  restartNode,
+  stopNode,
+} from "./cluster.ts";
 import { withLock } from "./lock.ts";
 import { displayPath, stackPaths } from "./paths.ts";
 import { resolveStackPorts } from "./ports.ts";
 import { postgresService } from "./postgres.ts";
 import { removeIfExists } from "./process.ts";
+import { readRunRecord } from "./run_record.ts";
 import { seaweedfsService } from "./seaweedfs.ts";
 import {
   type Service,
@@ -152,9 +162,15 @@ async function envOf(ctx: StackContext): Promise<Record<string, string>> {
         `fix: run \`deno task stack up\``,
     );
   }
+  // The SASL and TLS listeners exist only on brokers started since they were added.
+  const record = await readRunRecord(ctx.paths, "kafka");
+  const saslPort = record?.ports[3];
+  const tlsPort = record?.ports[4];
   return stackEnvMap({
     kafkaPort: kafka.port,
     kafkaMisadvertisedPort: kafka.port + 2,
+    kafkaSaslPort: saslPort,
+    kafkaTls: tlsPort ? { port: tlsPort, caFile: ctx.paths.config.tls.caCert } : undefined,
     postgresPort: postgres.port,
     s3Port: s3.port,
     credentials: await ctx.credentials(),
@@ -198,6 +214,7 @@ export async function stackDown(opts: StackOptions = {}): Promise<void> {
       const outcome = await service.stop(ctx);
       if (outcome !== "not-running") ctx.log(`${service.name}: ${outcome} (${seconds(t1)})`);
     });
+    await clusterDown(ctx);
     await removeIfExists(ctx.paths.envFile);
   });
   ctx.log(`down in ${seconds(t0)}`);
@@ -240,4 +257,53 @@ export async function restartService(name: ServiceName, opts: StackOptions = {})
     await bringUp(ctx, [name], opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     await writeEnvFile(ctx).catch(() => {});
   });
+}
+
+/**
+ * Brings the whole stack up (idempotent) plus the local 3-broker Kafka cluster, and returns
+ * the app's env map with `KAFKA_BROKERS` listing the three cluster brokers. The single-broker
+ * default keeps running for everything else.
+ */
+export async function clusterStackUp(opts: StackOptions = {}): Promise<Record<string, string>> {
+  const env = await stackUp(opts);
+  const ctx = stackContext(opts);
+  const vars = opts.env ?? Deno.env.toObject();
+  await locked(ctx, () => clusterUp(ctx, vars, opts.timeoutMs ?? 180_000));
+  return { ...env, KAFKA_BROKERS: clusterBrokers(vars) };
+}
+
+/** The env map with the cluster's brokers in `KAFKA_BROKERS` (fails if a service is stopped). */
+export async function clusterEnv(opts: StackOptions = {}): Promise<Record<string, string>> {
+  const env = await stackEnv(opts);
+  return { ...env, KAFKA_BROKERS: clusterBrokers(opts.env ?? Deno.env.toObject()) };
+}
+
+/** Status of the three cluster nodes. */
+export async function clusterNodeStatus(opts: StackOptions = {}): Promise<ClusterNodeStatus[]> {
+  return await clusterStatus(stackContext(opts, false), opts.env ?? Deno.env.toObject());
+}
+
+/** Stops cluster node `id` (1-3): gracefully, or with `kill` by SIGKILL like a crash. */
+export async function stopClusterNode(
+  id: number,
+  opts: StackOptions & { kill?: boolean } = {},
+): Promise<void> {
+  const ctx = stackContext(opts, false);
+  const t0 = performance.now();
+  const outcome = await locked(ctx, () => stopNode(ctx, id, { kill: opts.kill }));
+  ctx.log(
+    `kafka-${id}: ${outcome === "not-running" ? "was not running" : outcome} (${seconds(t0)})`,
+  );
+}
+
+/** Starts cluster node `id` and waits until the cluster lists it. */
+export async function startClusterNode(id: number, opts: StackOptions = {}): Promise<void> {
+  const ctx = stackContext(opts);
+  await locked(ctx, () => restartNode(ctx, opts.env ?? Deno.env.toObject(), id, opts.timeoutMs));
+}
+
+/** Stops the three cluster nodes (at once) and leaves the rest of the stack running. */
+export async function stopCluster(opts: StackOptions = {}): Promise<void> {
+  const ctx = stackContext(opts, false);
+  await locked(ctx, () => clusterDown(ctx));
 }

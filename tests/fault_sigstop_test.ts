@@ -1,0 +1,92 @@
+/**
+ * Fault: a Nexus process (aggregator + archiver, group session timeout 6 s) is frozen with
+ * SIGSTOP for longer than its session timeout while the stream is produced, so the group
+ * hands its partitions to the other process; then it is resumed with SIGCONT. The zombie must
+ * not overwrite newer progress: the aggregator's compare-and-set on consumer_checkpoints
+ * rejects its writes (its "fenced" log line is looked for and reported) and the archive's
+ * ledger keeps objects from overlapping. Results are exact.
+ *
+ * Size: NEXUS_TEST_EVENTS (default 20000) over NEXUS_TEST_PRODUCE_SECONDS (default 25).
+ */
+import assert from "node:assert/strict";
+import { produceStream } from "../src/generator/mod.ts";
+import {
+  assertExact,
+  liveStreamParams,
+  nexusReady,
+  scenario,
+  sleep,
+  spawnNexus,
+  stopNexus,
+  topicEndOffsets,
+} from "./fixtures/scale_support.ts";
+
+const EVENTS = Number(Deno.env.get("NEXUS_TEST_EVENTS") ?? 20_000);
+const PRODUCE_SECONDS = Number(Deno.env.get("NEXUS_TEST_PRODUCE_SECONDS") ?? 25);
+const SESSION_MS = 6000;
+const FREEZE_MS = 15_000;
+
+Deno.test({
+  name:
+    `fault: a process frozen (SIGSTOP) past its session timeout, then resumed; exact (${EVENTS} events)`,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const s = await scenario("fault_sigstop", 6);
+    const env = { NEXUS_KAFKA_SESSION_TIMEOUT_MS: String(SESSION_MS) };
+    const children = [
+      spawnNexus(s, "zombie", { env }),
+      spawnNexus(s, "healthy", { env }),
+    ];
+    const [zombie, healthy] = children as [typeof children[0], typeof children[0]];
+    try {
+      await Promise.all(children.map((c) => nexusReady(c)));
+      s.phase("2 processes ready");
+      const params = await liveStreamParams(PRODUCE_SECONDS, {
+        seed: 59,
+        events: EVENTS,
+        lateFraction: 0.02,
+        maxLatenessMs: 20_000,
+        duplicateFraction: 0.02,
+        malformedFraction: 0.01,
+      });
+      const producing = produceStream(s.config, s.topic, params, {
+        rate: Math.ceil(EVENTS * 1.04 / PRODUCE_SECONDS),
+        batchSize: 500,
+      });
+      producing.catch(() => {});
+      await sleep(PRODUCE_SECONDS * 250);
+      zombie.signal("SIGSTOP");
+      s.phase(`SIGSTOP zombie for ${FREEZE_MS} ms (session timeout ${SESSION_MS} ms)`);
+      const joined = healthy.lines.filter((l) => /group joined/.test(l)).length;
+      await sleep(FREEZE_MS);
+      const took = healthy.lines.filter((l) => /group joined/.test(l)).length > joined;
+      zombie.signal("SIGCONT");
+      s.phase(`SIGCONT zombie (healthy process took over its partitions: ${took})`);
+      assert.ok(took, "the healthy process rejoined the group while the zombie was frozen");
+      const manifest = await producing;
+      s.phase(`produced ${manifest.records} records`);
+      const ends = await topicEndOffsets(s.config, s.topic);
+      const r = await assertExact(s, manifest, ends, 180_000);
+      const fenced = zombie.lines.filter((l) => /fenced/i.test(l));
+      s.phase(
+        `exact: ${r.valid} valid, ${r.late} late, ${r.dead} dead letters, ${r.records} records ` +
+          `archived once; zombie writes rejected (fenced log lines): ${fenced.length}` +
+          (fenced[0] ? ` e.g. ${fenced[0].slice(0, 200)}` : ""),
+      );
+      // all at once, as an orchestrator would (one by one, each stop rebalances the rest)
+      const codes = await Promise.all(children.map((c) => stopNexus(c)));
+      assert.deepEqual(codes, children.map(() => 0), "every process stops cleanly");
+    } catch (e) {
+      console.error(`[fault_sigstop] child logs: ${s.logFile}`);
+      throw e;
+    } finally {
+      for (const c of children) {
+        c.signal("SIGCONT");
+        c.signal("SIGKILL");
+      }
+      await Promise.all(children.map((c) => c.exited));
+      await s.cleanup();
+    }
+  },
+});
