@@ -9,7 +9,6 @@
  * Size: NEXUS_TEST_EVENTS (default 20000) over NEXUS_TEST_PRODUCE_SECONDS (default 30).
  */
 import assert from "node:assert/strict";
-import { produceStream } from "../src/generator/mod.ts";
 import { createKafka } from "../src/kafka/mod.ts";
 import {
   clusterBrokers,
@@ -22,8 +21,8 @@ import {
 import { serviceRestartsAllowed, testConfig } from "./_support.ts";
 import {
   assertExact,
-  liveStreamParams,
   nexusReady,
+  produceLive,
   scenario,
   sleep,
   spawnNexus,
@@ -54,19 +53,10 @@ Deno.test({
       for (const p of md.topics[0]!.partitions) assert.equal(p.replicas.length, 3, "RF 3");
       await Promise.all(children.map((c) => nexusReady(c)));
       s.phase("cluster and 2 processes ready");
-      const params = await liveStreamParams(PRODUCE_SECONDS, {
+      const producing = (await produceLive(s, PRODUCE_SECONDS, {
         seed: 31,
         events: EVENTS,
-        lateFraction: 0.02,
-        maxLatenessMs: 20_000,
-        duplicateFraction: 0.02,
-        malformedFraction: 0.01,
-      });
-      const producing = produceStream(s.config, s.topic, params, {
-        rate: Math.ceil(EVENTS * 1.04 / PRODUCE_SECONDS),
-        batchSize: 500,
-      });
-      producing.catch(() => {});
+      })).done;
       await sleep(PRODUCE_SECONDS * 300);
       // kill the broker leading most of the topic's partitions
       const leaders = (await admin.fetchTopicMetadata({ topics: [s.topic] })).topics[0]!.partitions

@@ -10,13 +10,12 @@
  * S3 outage NEXUS_TEST_S3_OUTAGE_MS (default 8000).
  */
 import assert from "node:assert/strict";
-import { produceStream } from "../src/generator/mod.ts";
 import { restartService, startService, stopService } from "../src/stack/mod.ts";
 import { serviceRestartsAllowed } from "./_support.ts";
 import {
   assertExact,
-  liveStreamParams,
   nexusReady,
+  produceLive,
   scenario,
   sleep,
   spawnNexus,
@@ -42,19 +41,10 @@ Deno.test({
     try {
       await Promise.all(children.map((c) => nexusReady(c)));
       s.phase("2 processes ready");
-      const params = await liveStreamParams(PRODUCE_SECONDS, {
+      const producing = (await produceLive(s, PRODUCE_SECONDS, {
         seed: 47,
         events: EVENTS,
-        lateFraction: 0.02,
-        maxLatenessMs: 20_000,
-        duplicateFraction: 0.02,
-        malformedFraction: 0.01,
-      });
-      const producing = produceStream(s.config, s.topic, params, {
-        rate: Math.ceil(EVENTS * 1.04 / PRODUCE_SECONDS),
-        batchSize: 500,
-      });
-      producing.catch(() => {});
+      })).done;
       await sleep(PRODUCE_SECONDS * 250);
       const t1 = performance.now();
       await restartService("postgres", quiet);

@@ -9,11 +9,10 @@
  * Size: NEXUS_TEST_EVENTS (default 20000) over NEXUS_TEST_PRODUCE_SECONDS (default 25).
  */
 import assert from "node:assert/strict";
-import { produceStream } from "../src/generator/mod.ts";
 import {
   assertExact,
-  liveStreamParams,
   nexusReady,
+  produceLive,
   scenario,
   sleep,
   spawnNexus,
@@ -42,19 +41,10 @@ Deno.test({
     try {
       await Promise.all(children.map((c) => nexusReady(c)));
       s.phase("2 processes ready");
-      const params = await liveStreamParams(PRODUCE_SECONDS, {
+      const producing = (await produceLive(s, PRODUCE_SECONDS, {
         seed: 59,
         events: EVENTS,
-        lateFraction: 0.02,
-        maxLatenessMs: 20_000,
-        duplicateFraction: 0.02,
-        malformedFraction: 0.01,
-      });
-      const producing = produceStream(s.config, s.topic, params, {
-        rate: Math.ceil(EVENTS * 1.04 / PRODUCE_SECONDS),
-        batchSize: 500,
-      });
-      producing.catch(() => {});
+      })).done;
       await sleep(PRODUCE_SECONDS * 250);
       zombie.signal("SIGSTOP");
       s.phase(`SIGSTOP zombie for ${FREEZE_MS} ms (session timeout ${SESSION_MS} ms)`);

@@ -11,12 +11,11 @@
  * 40). By hand: NEXUS_TEST_EVENTS=1000000 NEXUS_TEST_PRODUCE_SECONDS=120.
  */
 import assert from "node:assert/strict";
-import { produceStream } from "../src/generator/mod.ts";
 import {
   assertExact,
-  liveStreamParams,
   type NexusChild,
   nexusReady,
+  produceLive,
   ProgressRecorder,
   scenario,
   sleep,
@@ -44,20 +43,13 @@ Deno.test({
       await Promise.all(children.map((c) => nexusReady(c)));
       s.phase("3 processes ready");
       // Event time follows the wall clock (idle partitions' watermarks follow it too).
-      const params = await liveStreamParams(PRODUCE_SECONDS, {
+      progress = new ProgressRecorder(s.db.sql, s.config, s.topic);
+      const producing = (await produceLive(s, PRODUCE_SECONDS, {
         seed: 808,
         events: EVENTS,
         lateFraction: 0.03,
         maxLatenessMs: 30_000,
-        duplicateFraction: 0.02,
-        malformedFraction: 0.01,
-      });
-      progress = new ProgressRecorder(s.db.sql, s.config, s.topic);
-      const producing = produceStream(s.config, s.topic, params, {
-        rate: Math.ceil(EVENTS * 1.04 / PRODUCE_SECONDS),
-        batchSize: 1000,
-      });
-      producing.catch(() => {});
+      }, 1000)).done;
       await sleep(PRODUCE_SECONDS * 150);
       const killAt = progress.now();
       const joinedBefore = children.map((c) =>

@@ -13,7 +13,7 @@ import { waitHealthy } from "./health.ts";
 import { kafkaJavaArgs, kafkaProperties, newClusterId, renderProperties } from "./kafka_config.ts";
 import { appendBanner } from "./logs.ts";
 import { assertPortsFree } from "./net.ts";
-import { displayPath, KAFKA_VERSION } from "./paths.ts";
+import { displayPath, KAFKA_VERSION, pathExists } from "./paths.ts";
 import { isOurProcess, spawnDetached, terminateProcess } from "./process.ts";
 import {
   portsDiffer,
@@ -46,15 +46,6 @@ function markers(ctx: StackContext): string[] {
 async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Fetches the Kafka jars into `.nexus/tools/kafka-4.1.1/libs` unless the pom is unchanged. */
@@ -139,7 +130,7 @@ async function start(ctx: StackContext): Promise<void> {
     log4jConfig: paths.assets.kafkaLog4j,
     heap: KAFKA_HEAP,
   });
-  if (!await exists(join(paths.data.kafka, "meta.properties"))) {
+  if (!await pathExists(join(paths.data.kafka, "meta.properties"))) {
     ctx.log("kafka: formatting storage (first run only)");
     const result = await runCommand("java", [
       ...java,

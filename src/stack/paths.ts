@@ -129,3 +129,13 @@ export function displayPath(paths: StackPaths, path: string): string {
     ? path.slice(paths.root.length + 1)
     : path;
 }
+
+/** True when something exists at `path` (a missing file or folder is false, never an error). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

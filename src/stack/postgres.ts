@@ -13,7 +13,7 @@ import { reasonOf, StackError } from "./errors.ts";
 import { waitHealthy } from "./health.ts";
 import { appendBanner } from "./logs.ts";
 import { assertPortsFree } from "./net.ts";
-import { displayPath } from "./paths.ts";
+import { displayPath, pathExists } from "./paths.ts";
 import {
   ancestors,
   firstUntraversable,
@@ -109,7 +109,7 @@ async function ensureTraversable(ctx: StackContext): Promise<void> {
   );
   const entries = [];
   for (const path of [...needed].sort()) {
-    if (!await exists(path)) continue;
+    if (!await pathExists(path)) continue;
     const info = await Deno.stat(path);
     let mode = (info.mode ?? 0) & 0o7777;
     if ((path === paths.nexus || path.startsWith(paths.nexus + "/")) && !(mode & 0o001)) {
@@ -129,20 +129,11 @@ async function ensureTraversable(ctx: StackContext): Promise<void> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Creates the cluster with `initdb` (SCRAM auth, superuser `nexus`) unless it exists. */
 async function install(ctx: StackContext): Promise<void> {
   const { paths } = ctx;
   const data = paths.data.postgres;
-  if (await exists(join(data, "PG_VERSION"))) return;
+  if (await pathExists(join(data, "PG_VERSION"))) return;
   ctx.log("postgres: initdb (first run only)");
   await Deno.mkdir(data, { recursive: true, mode: 0o700 });
   await Deno.chmod(data, 0o700);

