@@ -217,9 +217,21 @@ export async function createAggregator(
       }
       if (isStale()) return;
       st.highWatermark = Number(batch.highWatermark);
+      // After a rebalance kafkajs fetches a kept partition from the group's committed offset,
+      // which is only the last flush (commits are for lag monitoring) and can be far behind
+      // what this process already holds in memory. Records below `position` are skipped, and
+      // kafkajs must be moved past them too: left unresolved, the same batch would be fetched
+      // again forever and the partition would stall while the process looks healthy.
+      if (batch.messages.length > 0 && Number(batch.lastOffset()) < st.position) {
+        consumer.seek({ topic, partition: p, offset: String(st.position) });
+        return;
+      }
       for (const m of batch.messages) {
         const offset = Number(m.offset);
-        if (offset < st.position) continue;
+        if (offset < st.position) {
+          resolveOffset(m.offset);
+          continue;
+        }
         // The first batch after a claim should start where we sought; if not, seek once
         // more. A second gap is real (retention or compaction) and accepted.
         if (offset > st.position && !reseeked.has(p) && !st.started) {
