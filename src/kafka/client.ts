@@ -153,7 +153,9 @@ export async function checkKafka(config: Config, options: KafkaCheckOptions = {}
 
 /**
  * Creates `topic` with `partitions` partitions if it does not exist; returns true when it
- * was created. Waits until its metadata is visible (Redpanda needs this).
+ * was created. Either way waits (up to ~5 s) until every partition has a leader: a new topic's
+ * metadata lags its creation (Redpanda), and right after a broker restart an existing topic's
+ * partitions are briefly offline ("This server does not host this topic-partition").
  */
 export async function ensureTopic(
   admin: Admin,
@@ -162,15 +164,16 @@ export async function ensureTopic(
   configEntries: { name: string; value: string }[] = [],
 ): Promise<boolean> {
   const existing = await admin.listTopics();
-  if (existing.includes(topic)) return false;
   let created = false;
-  try {
-    created = await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions, configEntries }],
-      waitForLeaders: true,
-    });
-  } catch (e) {
-    if (!/already exists/i.test(reasonOf(e))) throw e;
+  if (!existing.includes(topic)) {
+    try {
+      created = await admin.createTopics({
+        topics: [{ topic, numPartitions: partitions, configEntries }],
+        waitForLeaders: true,
+      });
+    } catch (e) {
+      if (!/already exists/i.test(reasonOf(e))) throw e;
+    }
   }
   for (let i = 0; i < 50; i++) {
     const md = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);

@@ -1,10 +1,13 @@
 /**
  * Graceful shutdown on SIGINT/SIGTERM: the first signal runs the stop function within a
- * bounded time; a second signal exits at once.
+ * bounded time; a second signal (at least `DUPLICATE_SIGNAL_MS` later) exits at once.
  *
  * @module
  */
 import type { Logger } from "../log/logger.ts";
+
+/** Signals this soon after the first are the same Ctrl-C delivered twice, not a second one. */
+export const DUPLICATE_SIGNAL_MS = 500;
 
 /** Options for `installShutdown`. */
 export interface ShutdownOptions {
@@ -22,13 +25,18 @@ export interface ShutdownOptions {
 export function installShutdown(stop: () => Promise<void>, options: ShutdownOptions): () => void {
   const exit = options.exit ?? ((code: number) => Deno.exit(code));
   let stopping = false;
+  let firstAt = 0;
   const handler = (signal: Deno.Signal) => () => {
     if (stopping) {
+      // One Ctrl-C can arrive twice within a millisecond: from the terminal's process group
+      // and forwarded by a parent such as `deno task`. Only a later signal means "again".
+      if (Date.now() - firstAt < DUPLICATE_SIGNAL_MS) return;
       options.log.warn("second signal: exiting now", { signal });
       exit(130);
       return;
     }
     stopping = true;
+    firstAt = Date.now();
     options.log.info("stopping: flushing and committing (signal again to exit at once)", {
       signal,
       timeout_ms: options.timeoutMs,

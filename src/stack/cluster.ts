@@ -8,13 +8,13 @@
  * @module
  */
 import { dirname } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
 import { outputHint, runCommand } from "./command.ts";
-import { reasonOf, StackError } from "./errors.ts";
+import { StackError } from "./errors.ts";
 import { kafkaService } from "./kafka.ts";
 import { kafkaJavaArgs, kafkaProperties, newClusterId, renderProperties } from "./kafka_config.ts";
 import { appendBanner, lastLogLine } from "./logs.ts";
 import { assertPortsFree } from "./net.ts";
+import { probeKafka } from "./kafka_probe.ts";
 import { displayPath, pathExists } from "./paths.ts";
 import { type ClusterNodePorts, resolveClusterPorts } from "./ports.ts";
 import {
@@ -152,25 +152,27 @@ async function startNode(
   await writePidFile(node.pidFile, pid);
 }
 
-/** Number of brokers the cluster reports (through any running node), or a reason. */
+/**
+ * Number of brokers the cluster reports, or a reason. Every node in `ids` must answer on its
+ * own port first: right after a restart the cluster still lists a killed node until its broker
+ * session expires, so the cluster's list alone would pass too early.
+ */
 async function liveBrokers(ports: ClusterNodePorts[], ids: number[]): Promise<number | string> {
-  const kafka = new Kafka({
-    clientId: "nexus-stack-cluster-health",
-    brokers: ports.filter((p) => ids.includes(p.id)).map((p) => `127.0.0.1:${p.client}`),
-    connectionTimeout: 2000,
-    requestTimeout: 5000,
-    retry: { retries: 0 },
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    return (await admin.describeCluster()).brokers.length;
-  } catch (e) {
-    return reasonOf(e);
-  } finally {
-    await admin.disconnect().catch(() => {});
+  const wanted = ports.filter((p) => ids.includes(p.id));
+  for (const p of wanted) {
+    const own = await probeKafka(
+      "nexus-stack-cluster-health",
+      [`127.0.0.1:${p.client}`],
+      () => Promise.resolve(),
+    );
+    if (!own.ok) return `kafka-${p.id}: ${own.reason}`;
   }
+  const r = await probeKafka(
+    "nexus-stack-cluster-health",
+    wanted.map((p) => `127.0.0.1:${p.client}`),
+    async (admin) => (await admin.describeCluster()).brokers.length,
+  );
+  return r.ok ? r.value : r.reason;
 }
 
 /** Waits until the running nodes all appear as brokers of the cluster. */

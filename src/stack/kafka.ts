@@ -6,9 +6,9 @@
  * @module
  */
 import { join } from "node:path";
-import { Kafka, logLevel } from "kafkajs";
+import { probeKafka } from "./kafka_probe.ts";
 import { outputHint, runCommand } from "./command.ts";
-import { reasonOf, StackError } from "./errors.ts";
+import { StackError } from "./errors.ts";
 import { waitHealthy } from "./health.ts";
 import { kafkaJavaArgs, kafkaProperties, newClusterId, renderProperties } from "./kafka_config.ts";
 import { appendBanner } from "./logs.ts";
@@ -181,24 +181,17 @@ function wantedPorts(ctx: StackContext): number[] {
 
 /** True when the SCRAM user logs in on the SASL listener (undefined: yes; else the reason). */
 async function saslLogin(port: number, password: string): Promise<string | undefined> {
-  const kafka = new Kafka({
-    clientId: "nexus-stack-sasl-check",
-    brokers: [`127.0.0.1:${port}`],
-    sasl: { mechanism: "scram-sha-512", username: KAFKA_SASL_USERNAME, password },
-    connectionTimeout: 3000,
-    requestTimeout: 5000,
-    retry: { retries: 0 },
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    return undefined;
-  } catch (e) {
-    return reasonOf(e);
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
+  const r = await probeKafka(
+    "nexus-stack-sasl-check",
+    [`127.0.0.1:${port}`],
+    () => Promise.resolve(),
+    {
+      mechanism: "scram-sha-512",
+      username: KAFKA_SASL_USERNAME,
+      password,
+    },
+  );
+  return r.ok ? undefined : r.reason;
 }
 
 /**
@@ -276,24 +269,11 @@ async function clientPort(ctx: StackContext): Promise<number> {
 /** Healthy when a kafkajs admin connects and `describeCluster()` lists a broker. */
 async function check(ctx: StackContext): Promise<string | undefined> {
   const port = await clientPort(ctx);
-  const kafka = new Kafka({
-    clientId: "nexus-stack-health",
-    brokers: [`127.0.0.1:${port}`],
-    connectionTimeout: 2000,
-    requestTimeout: 5000,
-    retry: { retries: 0 },
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
+  const r = await probeKafka("nexus-stack-health", [`127.0.0.1:${port}`], async (admin) => {
     const cluster = await admin.describeCluster();
     return cluster.brokers.length > 0 ? undefined : "the cluster lists no broker yet";
-  } catch (e) {
-    return reasonOf(e);
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
+  });
+  return r.ok ? r.value : r.reason;
 }
 
 async function waitReady(ctx: StackContext, timeoutMs: number): Promise<void> {
