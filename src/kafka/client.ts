@@ -153,7 +153,7 @@ export async function checkKafka(config: Config, options: KafkaCheckOptions = {}
 
 /**
  * Creates `topic` with `partitions` partitions if it does not exist; returns true when it
- * was created. Either way waits (up to ~5 s) until every partition has a leader: a new topic's
+ * was created. Either way waits (up to ~10 s) until every partition has a leader: a new topic's
  * metadata lags its creation (Redpanda), and right after a broker restart an existing topic's
  * partitions are briefly offline ("This server does not host this topic-partition").
  */
@@ -167,17 +167,21 @@ export async function ensureTopic(
   let created = false;
   if (!existing.includes(topic)) {
     try {
+      // Not kafkajs's waitForLeaders: it gives up at once when the broker it asks has not
+      // heard of the new topic yet (UNKNOWN_TOPIC_OR_PARTITION, common on a multi-broker
+      // cluster). The loop below waits for the leaders and tolerates that error.
       created = await admin.createTopics({
         topics: [{ topic, numPartitions: partitions, configEntries }],
-        waitForLeaders: true,
+        waitForLeaders: false,
       });
     } catch (e) {
       if (!/already exists/i.test(reasonOf(e))) throw e;
     }
   }
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 100; i++) {
     const md = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
-    if (md?.topics[0]?.partitions.every((p) => p.leader >= 0)) break;
+    const parts = md?.topics[0]?.partitions ?? [];
+    if (parts.length > 0 && parts.every((p) => p.leader >= 0)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   return created;
