@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { forEachLine, LineWaiters } from "../src/testing/child_lines.ts";
 import { RssSampler } from "./rss.ts";
 
 const CHILD = new URL("./child.ts", import.meta.url).pathname;
@@ -12,7 +13,10 @@ const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 export interface Child {
   pid: number;
   rss: RssSampler;
-  /** Resolves with the first stdout line starting with `prefix` (after now). */
+  /**
+   * Resolves with the first stdout line starting with `prefix` (after now; `prefix` is a
+   * word such as `READY` or `DONE `, taken as the start of a RegExp).
+   */
   waitFor(prefix: string, timeoutMs: number): Promise<string>;
   /** Latest stdout line starting with `prefix`, if any. */
   last(prefix: string): string | undefined;
@@ -50,69 +54,33 @@ export function spawnChild(mode: string, o: SpawnOptions): Child {
   const rss = new RssSampler(proc.pid);
   const lastBy = new Map<string, string>();
   const lines: string[] = [];
-  const waiters: { prefix: string; resolve: (l: string) => void }[] = [];
   void (async () => {
     for await (const chunk of proc.stderr) log.writeSync(chunk);
     log.close();
   })();
-  const reading = (async () => {
-    let buf = "";
-    const dec = new TextDecoder();
-    for await (const chunk of proc.stdout) {
-      buf += dec.decode(chunk, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        lines.push(line);
-        if (lines.length > 50) lines.shift();
-        const key = line.split(" ")[0] ?? "";
-        lastBy.set(key, line);
-        for (const w of [...waiters]) {
-          if (line.startsWith(w.prefix)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-        }
-      }
-    }
-  })();
+  // lines arrive asynchronously, once `waiters` below exists
+  const reading = forEachLine(proc.stdout, (line) => {
+    lines.push(line);
+    if (lines.length > 50) lines.shift();
+    lastBy.set(line.split(" ")[0] ?? "", line);
+    waiters.offer(line);
+  });
   const exited = proc.status.then(async (s) => {
     await reading.catch(() => {});
     rss.stop();
     return s;
   });
+  const waiters = new LineWaiters({
+    name: `child ${mode}`,
+    exited,
+    context: (s) =>
+      ` (exit code ${s.code}); see ${o.logFile}; last lines: ${lines.slice(-3).join(" | ")}`,
+  });
   const child: Child = {
     pid: proc.pid,
     rss,
     exited,
-    waitFor(prefix, timeoutMs) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          reject(new Error(`child ${mode}: no "${prefix}" within ${timeoutMs} ms`));
-        }, timeoutMs);
-        const w = {
-          prefix,
-          resolve: (l: string) => {
-            clearTimeout(timer);
-            resolve(l);
-          },
-        };
-        waiters.push(w);
-        exited.then((s) => {
-          clearTimeout(timer);
-          if (waiters.includes(w)) {
-            reject(
-              new Error(
-                `child ${mode} exited (${s.code}) before "${prefix}"; see ${o.logFile}; last lines: ${
-                  lines.slice(-3).join(" | ")
-                }`,
-              ),
-            );
-          }
-        });
-      });
-    },
+    waitFor: (prefix, timeoutMs) => waiters.next(new RegExp(`^${prefix}`), timeoutMs),
     last: (prefix) => lastBy.get(prefix),
     reportedRssMb() {
       const l = lastBy.get("RSS");

@@ -12,11 +12,12 @@ import { MALFORMED_KINDS } from "../src/events/mod.ts";
 import { defaultStreamParams, produceStream } from "../src/generator/mod.ts";
 import {
   assertExact,
+  killAll,
   type NexusChild,
   nexusReady,
   scenario,
   spawnNexus,
-  stopNexus,
+  stopAllCleanly,
   topicEndOffsets,
 } from "./fixtures/scale_support.ts";
 
@@ -68,15 +69,12 @@ Deno.test({
           }) all in the DLQ with their reason; ${r.records} records archived once; ` +
           `consumed + verified in ${secs.toFixed(1)} s`,
       );
-      // all at once, as an orchestrator would (one by one, each stop rebalances the rest)
-      const codes = await Promise.all(children.map((c) => stopNexus(c)));
-      assert.deepEqual(codes, children.map(() => 0), "every process stops cleanly");
+      await stopAllCleanly(children);
     } catch (e) {
       console.error(`[bad_input] child logs: ${s.logFile}`);
       throw e;
     } finally {
-      for (const c of children) c.signal("SIGKILL");
-      await Promise.all(children.map((c) => c.exited));
+      await killAll(children);
       await s.cleanup();
     }
   },

@@ -9,17 +9,17 @@
  * Size: NEXUS_TEST_EVENTS (default 20000) over NEXUS_TEST_PRODUCE_SECONDS (default 30);
  * S3 outage NEXUS_TEST_S3_OUTAGE_MS (default 8000).
  */
-import assert from "node:assert/strict";
 import { restartService, startService, stopService } from "../src/stack/mod.ts";
 import { serviceRestartsAllowed } from "./_support.ts";
 import {
   assertExact,
+  killAll,
   nexusReady,
   produceLive,
   scenario,
   sleep,
   spawnNexus,
-  stopNexus,
+  stopAllCleanly,
   topicEndOffsets,
 } from "./fixtures/scale_support.ts";
 
@@ -68,16 +68,13 @@ Deno.test({
         `exact: ${r.valid} valid, ${r.late} late, ${r.dead} dead letters, ${r.records} records ` +
           `archived once in ${r.objects} objects; ${retries} retry log lines; lost 0`,
       );
-      // all at once, as an orchestrator would (one by one, each stop rebalances the rest)
-      const codes = await Promise.all(children.map((c) => stopNexus(c)));
-      assert.deepEqual(codes, children.map(() => 0), "every process stops cleanly");
+      await stopAllCleanly(children);
     } catch (e) {
       console.error(`[fault_services] child logs: ${s.logFile}`);
       throw e;
     } finally {
       if (s3Down) await startService("s3", quiet).catch(() => {});
-      for (const c of children) c.signal("SIGKILL");
-      await Promise.all(children.map((c) => c.exited));
+      await killAll(children);
       await s.cleanup();
     }
   },

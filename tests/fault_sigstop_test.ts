@@ -11,12 +11,13 @@
 import assert from "node:assert/strict";
 import {
   assertExact,
+  killAll,
   nexusReady,
   produceLive,
   scenario,
   sleep,
   spawnNexus,
-  stopNexus,
+  stopAllCleanly,
   topicEndOffsets,
 } from "./fixtures/scale_support.ts";
 
@@ -64,18 +65,13 @@ Deno.test({
           `archived once; zombie writes rejected (fenced log lines): ${fenced.length}` +
           (fenced[0] ? ` e.g. ${fenced[0].slice(0, 200)}` : ""),
       );
-      // all at once, as an orchestrator would (one by one, each stop rebalances the rest)
-      const codes = await Promise.all(children.map((c) => stopNexus(c)));
-      assert.deepEqual(codes, children.map(() => 0), "every process stops cleanly");
+      await stopAllCleanly(children);
     } catch (e) {
       console.error(`[fault_sigstop] child logs: ${s.logFile}`);
       throw e;
     } finally {
-      for (const c of children) {
-        c.signal("SIGCONT");
-        c.signal("SIGKILL");
-      }
-      await Promise.all(children.map((c) => c.exited));
+      for (const c of children) c.signal("SIGCONT");
+      await killAll(children);
       await s.cleanup();
     }
   },

@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import {
   assertExact,
+  killAll,
   type NexusChild,
   nexusReady,
   produceLive,
@@ -20,7 +21,7 @@ import {
   scenario,
   sleep,
   spawnNexus,
-  stopNexus,
+  stopAllCleanly,
   topicEndOffsets,
 } from "./fixtures/scale_support.ts";
 
@@ -93,15 +94,13 @@ Deno.test({
       );
       assert.ok(result.late > 0, "a window closed mid-stream, so some events arrived late");
       const alive = children.filter((c) => c !== children[1]);
-      const codes = await Promise.all(alive.map((c) => stopNexus(c)));
-      assert.deepEqual(codes, alive.map(() => 0), "every process stops cleanly");
+      await stopAllCleanly(alive);
     } catch (e) {
       console.error(`[scale_out] child logs: ${s.logFile}`);
       throw e;
     } finally {
       await progress?.stop();
-      for (const c of children) c.signal("SIGKILL");
-      await Promise.all(children.map((c) => c.exited));
+      await killAll(children);
       await s.cleanup();
     }
   },
