@@ -22,7 +22,7 @@ export function liveRate(config: Config): number {
 export const startGenerator: ModuleStarter = async ({ config, log }) => {
   const rate = liveRate(config);
   const topic = config.clickTopic;
-  await ensureClickTopic(config, topic, config.partitions);
+  const partitions = await ensureClickTopic(config, topic, config.partitions);
   const producer = createProducer(config);
   await producer.connect();
   const params = defaultStreamParams({
@@ -37,7 +37,8 @@ export const startGenerator: ModuleStarter = async ({ config, log }) => {
   log.info("generator streaming", { topic, rate, seed: params.seed });
   const done = (async () => {
     try {
-      await sendRecords(producer, topic, generateStream(params, { clock: () => Date.now() }), {
+      const records = generateStream(params, { clock: () => Date.now() });
+      await sendRecords(producer, topic, partitions, records, {
         rate,
         signal: ac.signal,
         onProgress: (n) => {

@@ -152,8 +152,10 @@ export async function checkKafka(config: Config, options: KafkaCheckOptions = {}
 }
 
 /**
- * Creates `topic` with `partitions` partitions if it does not exist; returns true when it
- * was created. Either way waits (up to ~10 s) until every partition has a leader: a new topic's
+ * Creates `topic` with `partitions` partitions if it does not exist; resolves to the number of
+ * partitions the brokers report for it (an existing topic keeps its own count; 0 when no
+ * metadata could be read within the wait). Either way waits (up to
+ * ~10 s) until every partition has a leader: a new topic's
  * metadata lags its creation (Redpanda), and right after a broker restart an existing topic's
  * partitions are briefly offline ("This server does not host this topic-partition").
  */
@@ -162,15 +164,14 @@ export async function ensureTopic(
   topic: string,
   partitions: number,
   configEntries: { name: string; value: string }[] = [],
-): Promise<boolean> {
+): Promise<number> {
   const existing = await admin.listTopics();
-  let created = false;
   if (!existing.includes(topic)) {
     try {
       // Not kafkajs's waitForLeaders: it gives up at once when the broker it asks has not
       // heard of the new topic yet (UNKNOWN_TOPIC_OR_PARTITION, common on a multi-broker
       // cluster). The loop below waits for the leaders and tolerates that error.
-      created = await admin.createTopics({
+      await admin.createTopics({
         topics: [{ topic, numPartitions: partitions, configEntries }],
         waitForLeaders: false,
       });
@@ -178,13 +179,15 @@ export async function ensureTopic(
       if (!/already exists/i.test(reasonOf(e))) throw e;
     }
   }
+  let count = 0;
   for (let i = 0; i < 100; i++) {
     const md = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
     const parts = md?.topics[0]?.partitions ?? [];
-    if (parts.length > 0 && parts.every((p) => p.leader >= 0)) break;
+    count = parts.length;
+    if (count > 0 && parts.every((p) => p.leader >= 0)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  return created;
+  return count;
 }
 
 /** Sum of a topic's end offsets per partition: `{ partition: high watermark }`. */
