@@ -4,11 +4,31 @@ import { createLogger } from "../log/logger.ts";
 import { Batch, CHUNK_BYTES, DEFLATE_OVERHEAD_BYTES } from "./batch.ts";
 import { type BudgetMember, BufferBudget } from "./budget.ts";
 import { decodeObject, type RawRecord } from "./encode.ts";
-import { PartitionWriter } from "./partition.ts";
+import { type PartitionDeps, PartitionWriter } from "./partition.ts";
 import { checkTiling, listArchive, readRecords } from "./read.ts";
 import { MemoryStore } from "./store.ts";
 
 const log = createLogger("test", { level: "error" });
+
+/** A writer of topic "t" whose size/age policy never cuts an object: only `budget` does. */
+function budgetOnlyWriter(
+  store: MemoryStore,
+  budget: BufferBudget,
+  partition: number,
+  extra: Partial<PartitionDeps> = {},
+): PartitionWriter {
+  return new PartitionWriter({
+    store,
+    prefix: "raw",
+    topic: "t",
+    partition,
+    policy: { maxBytes: 1 << 30, maxRecords: 1e9, maxAgeMs: 1e9 },
+    backoff: { baseMs: 1, maxMs: 2 },
+    log,
+    budget,
+    ...extra,
+  });
+}
 
 class FakeMember implements BudgetMember {
   cut = false;
@@ -74,18 +94,8 @@ Deno.test("many partitions stay within one shared budget and still tile exactly"
     Buffer.from(
       Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) & 255),
     );
-  const writers = Array.from({ length: partitions }, (_, p) =>
-    new PartitionWriter({
-      store: mem,
-      prefix: "raw",
-      topic: "t",
-      partition: p,
-      // the policy alone would keep one object per partition: every cut below is the budget's
-      policy: { maxBytes: 1 << 30, maxRecords: 1e9, maxAgeMs: 1e9 },
-      backoff: { baseMs: 1, maxMs: 2 },
-      log,
-      budget,
-    }));
+  // the policy alone would keep one object per partition: every cut below is the budget's
+  const writers = Array.from({ length: partitions }, (_, p) => budgetOnlyWriter(mem, budget, p));
   for (const w of writers) await w.init();
   const next = new Array<number>(partitions).fill(0);
   let peak = 0, fulls = 0;
@@ -139,17 +149,7 @@ Deno.test("over the budget during an S3 outage, writers answer full and catch up
   const mem = new MemoryStore();
   const budget = new BufferBudget(64 * 1024);
   const mk = (p: number) =>
-    new PartitionWriter({
-      store: mem,
-      prefix: "raw",
-      topic: "t",
-      partition: p,
-      policy: { maxBytes: 1 << 30, maxRecords: 1e9, maxAgeMs: 1e9 },
-      backoff: { baseMs: 1, maxMs: 5 },
-      log,
-      maxQueued: 100,
-      budget,
-    });
+    budgetOnlyWriter(mem, budget, p, { backoff: { baseMs: 1, maxMs: 5 }, maxQueued: 100 });
   const ws = [mk(0), mk(1), mk(2)];
   for (const w of ws) await w.init();
   mem.failing = true;
