@@ -3,7 +3,7 @@
  * offset reached the end; MB = the topic's record value bytes, i.e. the raw stream, before
  * gzip) vs a plain loop that uploads the same bytes (the same record values, newline-joined,
  * cut into objects of the archiver's max object size) with `@aws-sdk/lib-storage` `Upload`,
- * one upload per partition in parallel.
+ * one upload per partition in parallel. Also the child's CPU seconds per million records.
  *
  * @module
  */
@@ -15,6 +15,7 @@ import { createS3 } from "../src/s3/mod.ts";
 import { type BenchContext, total } from "./context.ts";
 import { spawnChild } from "./proc.ts";
 import type { Measurement } from "./report.ts";
+import { perMillion } from "./rss.ts";
 import type { StreamStats } from "./workload.ts";
 
 /** Archiver max object age during the measurement (default 60000). */
@@ -65,7 +66,7 @@ export async function measureArchive(
   const child = spawnChild("archiver", {
     env: ctx.childEnv({
       NEXUS_CLICK_TOPIC: topic,
-      NEXUS_ARCHIVER_GROUP: `${ctx.runTag}_arch`,
+      NEXUS_ARCHIVER_GROUP: ctx.group("arch"),
       // the tail objects close after 1 s of idleness instead of 60 s (a latency policy,
       // not throughput)
       NEXUS_ARCHIVE_MAX_AGE_MS: String(ARCHIVE_MAX_AGE_MS),
@@ -73,9 +74,11 @@ export async function measureArchive(
     logFile: ctx.logFile,
   });
   let ms: number, rssMb: number;
+  let cpu0: number | undefined, cpu1: number | undefined;
   try {
-    await child.waitFor("READY", 120_000);
+    await child.ready(ctx.opts.client);
     const t0 = performance.now();
+    cpu0 = child.cpu();
     const done = (line: string) => {
       const o = JSON.parse(line.slice("ARCHIVED ".length)) as Record<string, string>;
       for (const [p, end] of ends) if (end > 0 && Number(o[p] ?? -1) < end - 1) return false;
@@ -86,12 +89,15 @@ export async function measureArchive(
       if (done(line)) break;
     }
     ms = performance.now() - t0;
+    cpu1 = child.cpu();
     child.rss.sample();
     rssMb = child.rss.peakMb;
   } finally {
     await child.stop();
   }
   rssMb = Math.max(rssMb!, child.reportedRssMb() ?? 0);
+  const cpuSeconds = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
+  const records = total(ends);
   const mb = stats.valueBytes / 1e6;
   const rate = mb / (ms / 1000);
   const dataPrefix = `raw/topic=${topic}/`;
@@ -155,8 +161,12 @@ export async function measureArchive(
       baseline: { what: "parallel multipart Upload loop", value: baseRate, unit: "MB/s" },
       ratio,
       target: { text: "(no target; reported)", pass: true },
+      cpuSecondsPerMillion: perMillion(cpuSeconds, records),
       details: {
-        records: total(ends),
+        records,
+        client: ctx.opts.client,
+        cpuSeconds,
+        cpuUtilisation: cpuSeconds === undefined ? undefined : cpuSeconds / (ms / 1000),
         rawMB: mb,
         seconds: ms / 1000,
         objects: objects.length,
@@ -170,7 +180,7 @@ export async function measureArchive(
         archiveMaxRecords: ctx.config.archiveMaxRecords,
         archiveMaxBytes: ctx.config.archiveMaxBytes,
         note:
-          "archiver: consume + gzip NDJSON + ledger entry + upload per object, exactly-once; baseline uploads the raw bytes uncompressed with no Kafka and no ledger",
+          "archiver: consume + gzip NDJSON + ledger entry + upload per object, exactly-once; baseline uploads the raw bytes uncompressed with no Kafka and no ledger; CPU = utime+stime of the child (/proc/<pid>/stat) from READY to archived, per million records",
       },
     },
   };

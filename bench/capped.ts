@@ -58,13 +58,13 @@ export async function measureCapped(ctx: BenchContext): Promise<Record<string, u
       DATABASE_URL: db.url,
       NEXUS_CLICK_TOPIC: topic,
       NEXUS_DLQ_TOPIC: `${topic}.dlq`,
-      NEXUS_AGGREGATOR_GROUP: `${ctx.runTag}_capagg`,
+      NEXUS_AGGREGATOR_GROUP: ctx.group("capagg"),
     }),
     denoFlags,
     logFile: ctx.logFile,
   });
   const aggregator = await guard(agg, async () => {
-    await agg.waitFor("READY", 120_000);
+    await agg.ready(ctx.opts.client);
     await until(
       "capped aggregator catch-up",
       async () => caughtUp(await storedOffsets(db.sql, topic), ends),
@@ -75,14 +75,14 @@ export async function measureCapped(ctx: BenchContext): Promise<Record<string, u
   const arch = spawnChild("archiver", {
     env: ctx.childEnv({
       NEXUS_CLICK_TOPIC: topic,
-      NEXUS_ARCHIVER_GROUP: `${ctx.runTag}_caparch`,
+      NEXUS_ARCHIVER_GROUP: ctx.group("caparch"),
       NEXUS_ARCHIVE_MAX_AGE_MS: "1000",
     }),
     denoFlags,
     logFile: ctx.logFile,
   });
   const archiver = await guard(arch, async () => {
-    await arch.waitFor("READY", 120_000);
+    await arch.ready(ctx.opts.client);
     for (;;) {
       const line = await arch.waitFor("ARCHIVED ", 30 * 60_000);
       const o = JSON.parse(line.slice("ARCHIVED ".length)) as Record<string, string>;

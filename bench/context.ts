@@ -5,7 +5,7 @@
  * @module
  */
 import { type Config, resolveConfig } from "../src/config/mod.ts";
-import { createKafka, endOffsets, ensureTopic } from "../src/kafka/mod.ts";
+import { createKafkaClient, type KafkaClient, type KafkaClientName } from "../src/kafka/mod.ts";
 import { createSql, migrate, type Sql } from "../src/postgres/mod.ts";
 import { defaultStreamParams, type StreamParams } from "../src/generator/mod.ts";
 
@@ -24,7 +24,9 @@ export interface BenchOptions {
   latencyRate: number;
   latencySeconds: number;
   latencyFlushMs: number;
-  /** Records for the kafkajs vs alternative client comparison (0 = skip). */
+  /** Adapter of the main measurements and their children (`--client`, default platformatic). */
+  client: KafkaClientName;
+  /** Records of the client comparison, every adapter side by side (0 = skip). */
   clientRecords: number;
   /** Profile generator and aggregator hot paths at this many events (0 = skip). */
   profileEvents: number;
@@ -41,6 +43,7 @@ export class BenchContext {
   readonly logFile: string;
   readonly workDir: string;
   #topics = new Set<string>();
+  #groups = new Set<string>();
   #databases = new Set<string>();
   #sqls = new Set<Sql>();
 
@@ -54,35 +57,59 @@ export class BenchContext {
     this.logFile = `${this.workDir}/children.log`;
   }
 
-  /** Env of a child module: the stack's plus `extra`. */
+  /**
+   * Env of a child module: the stack's, the run's Kafka client (`NEXUS_KAFKA_CLIENT`) and a
+   * 10 s consumer-group session timeout (a killed child's partitions move sooner), plus
+   * `extra` (which may override both).
+   */
   childEnv(extra: Record<string, string>): Record<string, string> {
-    return { ...this.env, NEXUS_LOG_LEVEL: "warn", NEXUS_HTTP_PORT: "0", ...extra };
+    return {
+      ...this.env,
+      NEXUS_LOG_LEVEL: "warn",
+      NEXUS_HTTP_PORT: "0",
+      NEXUS_KAFKA_CLIENT: this.opts.client,
+      NEXUS_KAFKA_SESSION_TIMEOUT_MS: "10000",
+      ...extra,
+    };
+  }
+
+  /** A Kafka client of the port: the run's adapter unless `client` names another. */
+  kafka(client: KafkaClientName = this.opts.client, suffix = "bench"): KafkaClient {
+    return createKafkaClient(this.config, { client, clientSuffix: suffix });
+  }
+
+  /** A consumer group name `<runTag>_<suffix>`, deleted at the end of the run. */
+  group(suffix: string): string {
+    const name = `${this.runTag}_${suffix}`;
+    this.#groups.add(name);
+    return name;
   }
 
   /** Creates a fresh topic `<runTag>_<suffix>` with the run's partitions. */
   async topic(suffix: string, partitions = this.opts.partitions): Promise<string> {
     const name = `${this.runTag}_${suffix}`;
-    const admin = createKafka(this.config, { clientSuffix: "bench-admin" }).admin();
-    await admin.connect();
-    try {
-      await ensureTopic(admin, name, partitions);
-    } finally {
-      await admin.disconnect();
-    }
     this.#topics.add(name);
     this.#topics.add(`${name}.dlq`);
+    const admin = this.kafka(undefined, "bench-admin").admin();
+    try {
+      const n = await admin.ensureTopic(name, partitions);
+      if (n !== partitions) {
+        throw new Error(`bench: topic ${name} has ${n} partitions, expected ${partitions}`);
+      }
+    } finally {
+      await admin.close();
+    }
     return name;
   }
 
   /** End offsets of `topic` per partition. */
   async ends(topic: string): Promise<Map<number, number>> {
-    const admin = createKafka(this.config, { clientSuffix: "bench-admin" }).admin();
-    await admin.connect();
+    const admin = this.kafka(undefined, "bench-admin").admin();
     try {
-      const m = await endOffsets(admin, topic);
-      return new Map([...m].map(([p, o]) => [p, Number(o)]));
+      const m = await admin.offsets(topic);
+      return new Map([...m].map(([p, o]) => [p, Number(o.high)]));
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
   }
 
@@ -110,17 +137,17 @@ export class BenchContext {
     for (const sql of this.#sqls) await sql.end({ timeout: 2 }).catch(() => {});
     if (this.opts.keep) return;
     if (!keepWork) await Deno.remove(this.workDir, { recursive: true }).catch(() => {});
-    const admin = createKafka(this.config, { clientSuffix: "bench-admin" }).admin();
+    const admin = this.kafka(undefined, "bench-admin").admin();
     try {
-      await admin.connect();
       const existing = new Set(await admin.listTopics());
       const topics = [...this.#topics].filter((t) => existing.has(t));
-      if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+      if (topics.length) await admin.deleteTopics(topics);
     } catch (e) {
       console.error(`bench: could not delete topics: ${(e as Error).message}`);
-    } finally {
-      await admin.disconnect().catch(() => {});
     }
+    // one by one: a group that never formed (or is still being left) fails on its own
+    for (const g of this.#groups) await admin.deleteGroups([g]).catch(() => {});
+    await admin.close();
     const sql = createSql(this.config, { max: 1 });
     for (const db of this.#databases) {
       await sql.unsafe(`drop database if exists "${db}" with (force)`).catch(() => {});

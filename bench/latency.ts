@@ -12,13 +12,20 @@
  * @module
  */
 import { generateStream } from "../src/generator/mod.ts";
-import { KafkajsTransport, messageOffsets, type OutMessage } from "../src/kafka/transport.ts";
+import type { OutRecord } from "../src/kafka/mod.ts";
 import { stackPaths } from "../src/stack/paths.ts";
 import { type BenchContext, sleep, storedOffsets, until } from "./context.ts";
+import { messageOffsets } from "./kafka.ts";
 import { endToEndArgs, parseEndToEnd, runJava } from "./perf_tools.ts";
 import { spawnChild } from "./proc.ts";
 import type { Measurement } from "./report.ts";
+import { perMillion } from "./rss.ts";
 import { partitionOf, percentile } from "./workload.ts";
+
+/** The latency target: p99 at or under this many ms ... */
+export const LATENCY_TARGET_MS = 150;
+/** ... at this rate, events/s. */
+export const LATENCY_TARGET_RATE = 10_000;
 
 /** Runs the latency measurement on its own topic with an aggregator child. */
 export async function measureLatency(ctx: BenchContext, dbUrl: string): Promise<Measurement> {
@@ -32,16 +39,17 @@ export async function measureLatency(ctx: BenchContext, dbUrl: string): Promise<
       DATABASE_URL: db.url,
       NEXUS_CLICK_TOPIC: topic,
       NEXUS_DLQ_TOPIC: `${topic}.dlq`,
-      NEXUS_AGGREGATOR_GROUP: `${ctx.runTag}_lat`,
+      NEXUS_AGGREGATOR_GROUP: ctx.group("lat"),
       NEXUS_FLUSH_INTERVAL_MS: String(flushMs),
     }),
     logFile: ctx.logFile,
   });
-  const transport = new KafkajsTransport(ctx.config);
+  const producer = ctx.kafka(undefined, "bench-latency").producer();
   const warmupMs = 2000;
   const latencies: number[] = [];
+  let cpu0: number | undefined, cpu1: number | undefined, produced = 0;
   try {
-    await child.waitFor("READY", 120_000);
+    await child.ready(ctx.opts.client);
     // every partition claimed (checkpoint rows exist) before the clock starts
     await until(
       "latency aggregator claims",
@@ -67,8 +75,9 @@ export async function measureLatency(ctx: BenchContext, dbUrl: string): Promise<
     const pending = new Map<number, { offset: number; at: number; warm: boolean }[]>();
     let producing = true;
     let produceError: unknown;
+    cpu0 = child.cpu();
     const start = Date.now();
-    const producer = (async () => {
+    const sending = (async () => {
       let i = 0;
       while (i < total) {
         const due = Math.min(total, Math.floor((Date.now() - start) * rate / 1000));
@@ -76,7 +85,7 @@ export async function measureLatency(ctx: BenchContext, dbUrl: string): Promise<
           await sleep(5);
           continue;
         }
-        const batch: OutMessage[] = [];
+        const batch: OutRecord[] = [];
         const at: number[] = [];
         for (; i < due; i++) {
           const r = events.next();
@@ -88,8 +97,10 @@ export async function measureLatency(ctx: BenchContext, dbUrl: string): Promise<
           });
           at.push(start + i * 1000 / rate);
         }
-        const offs = messageOffsets(batch, await transport.produceBatch(topic, batch));
+        const offs = messageOffsets(batch, await producer.send(topic, batch));
+        produced += batch.length;
         offs.forEach((o, k) => {
+          if (o === undefined) throw new Error(`no offset acknowledged for record ${k} of a send`);
           const p = batch[k]!.partition!;
           let l = pending.get(p);
           if (!l) pending.set(p, l = []);
@@ -116,12 +127,14 @@ export async function measureLatency(ctx: BenchContext, dbUrl: string): Promise<
       if (!producing && left === 0) break;
       await sleep(20);
     }
-    await producer;
+    cpu1 = child.cpu();
+    await sending;
     if (produceError) throw produceError;
   } finally {
-    await transport.close();
+    await producer.close();
     await child.stop();
   }
+  const cpuSeconds = cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0;
   latencies.sort((a, b) => a - b);
   const p50 = percentile(latencies, 50), p99 = percentile(latencies, 99);
 
@@ -139,8 +152,15 @@ export async function measureLatency(ctx: BenchContext, dbUrl: string): Promise<
     unit: "ms",
     baseline: { what: "EndToEndLatency p99", value: Math.max(tool.p99Ms, 1), unit: "ms" },
     ratio: p99 / Math.max(tool.p99Ms, 1),
-    target: { text: "p99 ≤ 1000 ms", pass: p99 <= 1000 },
+    target: {
+      text: `p99 ≤ ${LATENCY_TARGET_MS} ms at ${LATENCY_TARGET_RATE / 1000}k ev/s`,
+      // the target is set at 10k events/s: a run at a lower --latency-rate cannot meet it
+      pass: p99 <= LATENCY_TARGET_MS && rate >= LATENCY_TARGET_RATE,
+    },
+    cpuSecondsPerMillion: perMillion(cpuSeconds, produced),
     details: {
+      client: ctx.opts.client,
+      aggregatorCpuSeconds: cpuSeconds,
       p50Ms: p50,
       p90Ms: percentile(latencies, 90),
       p99Ms: p99,
@@ -153,7 +173,7 @@ export async function measureLatency(ctx: BenchContext, dbUrl: string): Promise<
       pollIntervalMs: 20,
       tool,
       note:
-        "event scheduled send time → first poll that sees the partition's checkpoint (committed with the window rows) past its offset; Kafka's EndToEndLatency (sequential, 5000 × 200 B, acks=all; its percentiles are whole ms, floored at 1 for the ratio) is the transport floor",
+        "event scheduled send time → first poll that sees the partition's checkpoint (committed with the window rows) past its offset; events sent by the bench through the run's client (the port's producer, explicit partitions); Kafka's EndToEndLatency (sequential, 5000 × 200 B, acks=all; its percentiles are whole ms, floored at 1 for the ratio) is the transport floor; CPU = the aggregator child's utime+stime over the whole schedule (warm-up included) per million events sent",
     },
   };
 }

@@ -7,7 +7,7 @@ import { KAFKA_VERSION, SEAWEEDFS_VERSION } from "../src/stack/paths.ts";
 import { createSql } from "../src/postgres/mod.ts";
 import type { Config } from "../src/config/mod.ts";
 import { javaVersion } from "./perf_tools.ts";
-import { PLATFORMATIC_VERSION } from "./transport_platformatic.ts";
+import { clientLibrary } from "./kafka.ts";
 
 /** CPU model, cores, memory, OS, load. */
 export function machineInfo() {
@@ -37,12 +37,17 @@ export async function versions(config: Config): Promise<Record<string, string>> 
   } finally {
     await sql.end({ timeout: 1 }).catch(() => {});
   }
+  // "kafkajs 2.2.4", "@platformatic/kafka 2.12.1": the libraries behind the port's adapters
+  const libs = (["platformatic", "kafkajs"] as const).map((c) => {
+    const lib = clientLibrary(config, c);
+    const i = lib.lastIndexOf(" ");
+    return [lib.slice(0, i), lib.slice(i + 1)] as const;
+  });
   return {
     Deno: Deno.version.deno,
     V8: Deno.version.v8,
     Kafka: KAFKA_VERSION,
-    kafkajs: "2.2.4",
-    "@platformatic/kafka": PLATFORMATIC_VERSION,
+    ...Object.fromEntries(libs),
     "postgres.js": "3.4.9",
     PostgreSQL: pg,
     SeaweedFS: SEAWEEDFS_VERSION,

@@ -4,7 +4,7 @@
  * @module
  */
 import { forEachLine, LineWaiters } from "../src/testing/child_lines.ts";
-import { RssSampler } from "./rss.ts";
+import { cpuSeconds, RssSampler } from "./rss.ts";
 
 const CHILD = new URL("./child.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
@@ -20,6 +20,13 @@ export interface Child {
   waitFor(prefix: string, timeoutMs: number): Promise<string>;
   /** Latest stdout line starting with `prefix`, if any. */
   last(prefix: string): string | undefined;
+  /** CPU seconds (user + system) the child used so far (`/proc/<pid>/stat`), if readable. */
+  cpu(): number | undefined;
+  /**
+   * Waits for `READY <client>` and checks the child runs the Kafka client `expected`
+   * (`NEXUS_KAFKA_CLIENT` of its env).
+   */
+  ready(expected: string, timeoutMs?: number): Promise<void>;
   /** Peak RSS the child reported itself (`RSS <MB>` line), if any. */
   reportedRssMb(): number | undefined;
   kill(signal: Deno.Signal): void;
@@ -82,6 +89,14 @@ export function spawnChild(mode: string, o: SpawnOptions): Child {
     exited,
     waitFor: (prefix, timeoutMs) => waiters.next(new RegExp(`^${prefix}`), timeoutMs),
     last: (prefix) => lastBy.get(prefix),
+    cpu: () => cpuSeconds(proc.pid),
+    async ready(expected, timeoutMs = 120_000) {
+      const line = await child.waitFor("READY", timeoutMs);
+      const got = line.split(" ")[1];
+      if (got !== expected) {
+        throw new Error(`child ${mode} runs Kafka client "${got}", expected "${expected}"`);
+      }
+    },
     reportedRssMb() {
       const l = lastBy.get("RSS");
       const n = l ? Number(l.split(" ")[1]) : NaN;

@@ -1,7 +1,10 @@
 /**
  * Hot-path CPU profiles: the generator (produceStream) and the aggregator (consume → Postgres)
- * run as children under `deno run --cpu-prof`; `summarizeProfile` turns a `.cpuprofile` into
- * self-time shares per function and per area (kafkajs, postgres.js, generator, ...).
+ * run as children under `deno run --cpu-prof` on the run's Kafka client; `summarizeProfile`
+ * turns a `.cpuprofile` into self-time shares per function and per area: an npm package by
+ * name (`@platformatic/kafka`, `kafkajs`, `postgres`, ...), `kafka port` (Nexus's own Kafka
+ * code under src/kafka/: adapters, fetch loop, partition consumer core, partitioner), other
+ * folders of src/ (`src/events`, `src/aggregator`, ...), the Deno runtime, GC.
  *
  * @module
  */
@@ -29,11 +32,25 @@ export interface Hot {
   share: number;
 }
 
+/** An npm package's name and the file inside it, from a script URL (Deno cache or node_modules). */
+export function npmFile(url: string): { pkg: string; file: string } | undefined {
+  const cache = /\/npm\/registry\.npmjs\.org\/((?:@[^/]+\/)?[^/]+)\/[^/]+\/(.*)$/.exec(url);
+  if (cache) return { pkg: cache[1]!, file: cache[2]! };
+  const i = url.lastIndexOf("/node_modules/");
+  if (i < 0) return undefined;
+  const m = /^((?:@[^/]+\/)?[^/]+)\/(.*)$/.exec(url.slice(i + "/node_modules/".length));
+  return m ? { pkg: m[1]!, file: m[2]! } : undefined;
+}
+
+/** npm packages of the Kafka client libraries (and their own helpers). */
+export const CLIENT_PACKAGES = /^(kafkajs|@platformatic\/.+)$/;
+
 /** The area a script URL belongs to. */
 export function areaOf(url: string): string {
   if (url === "") return "(native/runtime)";
-  const npm = /\/npm\/registry\.npmjs\.org\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-  if (npm) return npm[1]!;
+  const npm = npmFile(url);
+  if (npm) return npm.pkg;
+  if (/\/src\/kafka\/[^/]+$/.test(url)) return "kafka port";
   const src = /\/(src|bench|tests)\/([^/]+)\//.exec(url);
   if (src) return `${src[1]}/${src[2]}`;
   if (url.startsWith("ext:") || url.startsWith("node:")) return "deno runtime (ext:/node:)";
@@ -46,7 +63,7 @@ export function summarizeProfile(p: CpuProfile, limit = 10) {
   if (p.samples?.length) { for (const s of p.samples) hits.set(s, (hits.get(s) ?? 0) + 1); }
   else for (const n of p.nodes) hits.set(n.id, n.hitCount ?? 0);
   const byFn = new Map<string, number>(), byArea = new Map<string, number>();
-  let busy = 0, idle = 0;
+  let busy = 0, idle = 0, client = 0;
   for (const n of p.nodes) {
     const h = hits.get(n.id) ?? 0;
     if (!h) continue;
@@ -56,14 +73,15 @@ export function summarizeProfile(p: CpuProfile, limit = 10) {
       continue;
     }
     busy += h;
-    const npm = /\/npm\/registry\.npmjs\.org\/((?:@[^/]+\/)?[^/]+)\/[^/]+\/(.*)$/.exec(f.url);
+    const npm = npmFile(f.url);
     const file = npm
-      ? `${npm[1]}/${npm[2]}`
+      ? `${npm.pkg}/${npm.file}`
       : f.url.replace(/^.*\/((?:src|bench|tests)\/)/, "$1").replace(/^file:\/\//, "");
     const name = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
     byFn.set(name, (byFn.get(name) ?? 0) + h);
     const area = f.functionName === "(garbage collector)" ? "(garbage collector)" : areaOf(f.url);
     byArea.set(area, (byArea.get(area) ?? 0) + h);
+    if (CLIENT_PACKAGES.test(area)) client += h;
   }
   const top = (m: Map<string, number>, k: number): Hot[] =>
     [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, samples]) => ({
@@ -76,6 +94,10 @@ export function summarizeProfile(p: CpuProfile, limit = 10) {
     idleSamples: idle,
     functions: top(byFn, limit),
     areas: top(byArea, 8),
+    /** Self samples in the Kafka client library (kafkajs, @platformatic/*), share of busy. */
+    clientLibraryShare: busy ? client / busy : 0,
+    /** Self samples in Nexus's Kafka code (`kafka port`), share of busy. */
+    kafkaPortShare: busy ? (byArea.get("kafka port") ?? 0) / busy : 0,
   };
 }
 
@@ -120,13 +142,13 @@ export async function profileHotPaths(ctx: BenchContext): Promise<Record<string,
       DATABASE_URL: db.url,
       NEXUS_CLICK_TOPIC: topic,
       NEXUS_DLQ_TOPIC: `${topic}.dlq`,
-      NEXUS_AGGREGATOR_GROUP: `${ctx.runTag}_prof`,
+      NEXUS_AGGREGATOR_GROUP: ctx.group("prof"),
     }),
     cpuProfDir: aggDir,
     logFile: ctx.logFile,
   });
   try {
-    await agg.waitFor("READY", 120_000);
+    await agg.ready(ctx.opts.client);
     await until(
       "profiled aggregator catch-up",
       async () => caughtUp(await storedOffsets(db.sql, topic), ends),
@@ -138,6 +160,7 @@ export async function profileHotPaths(ctx: BenchContext): Promise<Record<string,
   }
   return {
     events,
+    client: ctx.opts.client,
     validator: validatorCost(ctx.params, Math.min(events, 100_000)),
     generator: await readProfile(genDir),
     aggregator: await readProfile(aggDir),

@@ -19,6 +19,11 @@ export interface Measurement {
   ratio: number;
   /** The target and whether this run met it. */
   target: { text: string; pass: boolean };
+  /**
+   * CPU seconds (user + system, `/proc/<pid>/stat`) of the module's child process over the
+   * measured interval, per million records; absent when not measured (rss) or unreadable.
+   */
+  cpuSecondsPerMillion?: number;
   /** Everything else worth keeping (raw tool output figures, timings). */
   details: Record<string, unknown>;
 }
@@ -32,8 +37,10 @@ export interface BenchResult {
   machine: { cpuModel: string; cores: number; memoryGb: number; os: string; loadAvg: number[] };
   versions: Record<string, string>;
   workload: Record<string, unknown>;
+  /** The Kafka adapter of the main measurements (`--client`) and its library. */
+  client?: { name: string; library: string };
   measurements: Record<string, Measurement>;
-  /** Raw client comparison: kafkajs vs the alternative. */
+  /** Both Kafka adapters side by side (`bench/clients.ts`). */
   clients?: Record<string, unknown>;
   /** Hot-path CPU profiles. */
   profile?: Record<string, unknown>;
@@ -52,23 +59,30 @@ export function fmt(n: number): string {
   return n.toPrecision(2);
 }
 
+/** A CPU-seconds-per-million cell: two decimals, `—` when not measured. */
+export function fmtCpu(x: number | undefined): string {
+  return typeof x === "number" && Number.isFinite(x) ? x.toFixed(2) : "—";
+}
+
 /** The Markdown table of the measurements. */
 export function renderTable(r: BenchResult): string {
   const rows = [
-    "| measurement | Nexus | baseline (same run) | ratio | target | pass |",
-    "| --- | --- | --- | --- | --- | --- |",
+    "| measurement | Nexus | CPU s / M records | baseline (same run) | ratio | target | pass |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const [key, m] of Object.entries(r.measurements)) {
     rows.push(
-      `| ${m.title} (\`${key}\`) | ${fmt(m.value)} ${m.unit} | ${m.baseline.what}: ${
-        fmt(m.baseline.value)
-      } ${m.baseline.unit} | ${fmt(m.ratio)} | ${m.target.text} | ${
+      `| ${m.title} (\`${key}\`) | ${fmt(m.value)} ${m.unit} | ${
+        fmtCpu(m.cpuSecondsPerMillion)
+      } | ${m.baseline.what}: ${fmt(m.baseline.value)} ${m.baseline.unit} | ${
+        fmt(m.ratio)
+      } | ${m.target.text} | ${
         m.target.text.startsWith("(no target") ? "—" : m.target.pass ? "PASS" : "FAIL"
       } |`,
     );
   }
   for (const [key, e] of Object.entries(r.errors)) {
-    rows.push(`| \`${key}\` | error: ${e.replace(/\|/g, "/").slice(0, 160)} | | | | FAIL |`);
+    rows.push(`| \`${key}\` | error: ${e.replace(/\|/g, "/").slice(0, 160)} | | | | | FAIL |`);
   }
   return rows.join("\n");
 }
@@ -86,6 +100,9 @@ export function renderSection(r: BenchResult, resultsPath: string): string {
       r.machine.loadAvg.map((x) => x.toFixed(2)).join(" / ")
     }`,
     `- Versions: ${v}`,
+    ...(r.client
+      ? [`- Kafka client of the measurements: ${r.client.library} (\`--client ${r.client.name}\`)`]
+      : []),
     `- Workload: ${w}`,
     "",
     renderTable(r),
@@ -113,24 +130,39 @@ export function renderSection(r: BenchResult, resultsPath: string): string {
   return parts.join("\n");
 }
 
-function renderClients(c: Record<string, unknown>): string {
+/** A figure of the client comparison: a rate, or (format of older runs) a bare number. */
+type ClientCell = number | { recordsPerSec: number; cpuSecondsPerMillion?: number } | undefined;
+
+function clientCell(x: ClientCell): string {
+  if (x === undefined) return "";
+  if (typeof x === "number") return fmt(x);
+  return `${fmt(x.recordsPerSec)} (${fmtCpu(x.cpuSecondsPerMillion)})`;
+}
+
+/** The client comparison table (`clients` of the results). */
+export function renderClients(c: Record<string, unknown>): string {
+  const rounds = typeof c.rounds === "number" ? c.rounds : 2;
   const rows = [
-    `Client comparison (${fmt(Number(c.records))} records, records/s, best of 2 rounds):`,
+    `Client comparison (${
+      fmt(Number(c.records))
+    } records, same records for each client, best of ${rounds} rounds; records/s, in brackets CPU seconds per million records):`,
     "",
-    "| client | raw produce | raw consume | generator stream + produce |",
-    "| --- | --- | --- | --- |",
+    "| client | raw produce | raw consume | generator stream + produce | aggregator consume |",
+    "| --- | --- | --- | --- | --- |",
   ];
   const list = (c.results ?? []) as {
     client: string;
-    produce: number;
-    consume: number;
-    generator?: number;
+    library?: string;
+    produce: ClientCell;
+    consume: ClientCell;
+    generator?: ClientCell;
+    aggregator?: ClientCell;
   }[];
   for (const x of list) {
     rows.push(
-      `| ${x.client} | ${fmt(x.produce)} | ${fmt(x.consume)} | ${
-        x.generator === undefined ? "" : fmt(x.generator)
-      } |`,
+      `| ${x.library ?? x.client} | ${clientCell(x.produce)} | ${clientCell(x.consume)} | ${
+        clientCell(x.generator)
+      } | ${clientCell(x.aggregator)} |`,
     );
   }
   return rows.join("\n");

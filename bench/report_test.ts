@@ -2,8 +2,10 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import {
   type BenchResult,
   fmt,
+  fmtCpu,
   MARKERS,
   missingFigures,
+  renderClients,
   renderSection,
   renderTable,
   resultsFileName,
@@ -25,10 +27,12 @@ const result = (): BenchResult => ({
       unit: "events/s",
       baseline: { what: "ProducerPerformance", value: 100000, unit: "records/s" },
       ratio: 0.5,
-      target: { text: "≥ 0.5 × producer tool", pass: true },
+      target: { text: "≥ 0.3 × producer tool", pass: true },
+      cpuSecondsPerMillion: 12.345,
       details: {},
     },
   },
+  client: { name: "platformatic", library: "@platformatic/kafka 2.12.1" },
   notes: ["noisy"],
   errors: { archive: "S3 | down" },
 });
@@ -47,8 +51,41 @@ Deno.test("renderTable has one row per measurement and per error", () => {
   const t = renderTable(result()).split("\n");
   assertEquals(t.length, 4);
   assert(t[2]!.includes("50,000 events/s") && t[2]!.includes("ProducerPerformance: 100,000"));
+  assert(t[2]!.includes("| 12.35 |"), t[2]);
   assert(t[2]!.endsWith("| PASS |"));
   assert(t[3]!.includes("S3 / down") && t[3]!.endsWith("| FAIL |"));
+  // every row has the header's columns
+  const cols = (row: string) => row.split("|").length;
+  for (const row of t) assertEquals(cols(row), cols(t[0]!));
+  assertEquals([fmtCpu(undefined), fmtCpu(NaN), fmtCpu(3)], ["—", "—", "3.00"]);
+});
+
+Deno.test("renderSection names the Kafka client; renderClients shows rate and CPU per client", () => {
+  const s = renderSection(result(), "bench/results/x.json");
+  assert(s.includes("Kafka client of the measurements: @platformatic/kafka 2.12.1"));
+  const rate = (r: number, c?: number) => ({ recordsPerSec: r, cpuSecondsPerMillion: c });
+  const t = renderClients({
+    records: 200000,
+    rounds: 2,
+    results: [
+      {
+        client: "platformatic",
+        library: "@platformatic/kafka 2.12.1",
+        produce: rate(256393, 3.1),
+        consume: rate(821962, 1.2),
+        generator: rate(124937, 9.87),
+        aggregator: rate(150000),
+      },
+      // a results file of an older run: bare rates, no aggregator
+      { client: "kafkajs 2.2.4", produce: 110272, consume: 641585, generator: 65543 },
+    ],
+  }).split("\n");
+  assert(t[0]!.includes("200,000 records") && t[0]!.includes("best of 2 rounds"));
+  assertEquals(
+    t[4],
+    "| @platformatic/kafka 2.12.1 | 256,393 (3.10) | 821,962 (1.20) | 124,937 (9.87) | 150,000 (—) |",
+  );
+  assertEquals(t[5], "| kafkajs 2.2.4 | 110,272 | 641,585 | 65,543 |  |");
 });
 
 Deno.test("updateReadme replaces only the marked section, or appends it", () => {

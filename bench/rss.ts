@@ -48,14 +48,50 @@ export class RssSampler {
   }
 }
 
-/** CPU seconds (user + system) used so far by `pid`, from `/proc/<pid>/stat` (100 ticks/s). */
-export function cpuSeconds(pid: number): number | undefined {
+let ticks: number | undefined;
+
+/** Clock ticks per second of `/proc/<pid>/stat` times (`getconf CLK_TCK`; 100 if unknown). */
+export function clockTicks(): number {
+  if (ticks === undefined) {
+    ticks = 100;
+    try {
+      const out = new Deno.Command("getconf", {
+        args: ["CLK_TCK"],
+        stdout: "piped",
+        stderr: "null",
+      })
+        .outputSync();
+      const n = Number(new TextDecoder().decode(out.stdout).trim());
+      if (out.success && Number.isSafeInteger(n) && n > 0) ticks = n;
+    } catch { /* no getconf: the Linux default */ }
+  }
+  return ticks;
+}
+
+/** utime + stime (fields 14 and 15, in clock ticks) of a `/proc/<pid>/stat` line. */
+export function parseStatTicks(stat: string): number | undefined {
+  // fields after the parenthesised command name (which may hold spaces and parentheses)
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const t = Number(rest[11]) + Number(rest[12]);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/**
+ * CPU seconds (user + system, every thread) used so far by `pid` (or this process), from
+ * `/proc/<pid>/stat`; undefined when the process is gone or this is not Linux.
+ */
+export function cpuSeconds(pid: number | "self"): number | undefined {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // fields after the parenthesised command name; utime and stime are fields 14 and 15
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(rest[11]) + Number(rest[12])) / 100;
+    const t = parseStatTicks(Deno.readTextFileSync(`/proc/${pid}/stat`));
+    return t === undefined ? undefined : t / clockTicks();
   } catch {
     return undefined;
   }
+}
+
+/** CPU seconds per million records, or undefined when either figure is missing. */
+export function perMillion(cpu: number | undefined, records: number): number | undefined {
+  return cpu === undefined || !Number.isFinite(cpu) || records <= 0
+    ? undefined
+    : cpu / (records / 1e6);
 }

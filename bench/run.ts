@@ -14,6 +14,7 @@ import { compareClients } from "./clients.ts";
 import { measureCapped } from "./capped.ts";
 import { measureConsume } from "./consume.ts";
 import { BenchContext, type BenchOptions, MEASUREMENTS } from "./context.ts";
+import { clientLibrary, parseClientName } from "./kafka.ts";
 import { measureLatency } from "./latency.ts";
 import { machineInfo, versions } from "./machine.ts";
 import type { ConsumerPerfResult } from "./perf_tools.ts";
@@ -44,7 +45,10 @@ export const USAGE = `deno task bench [flags]
   --latency-rate N      events/s of the latency run (default 10000)
   --latency-seconds N   measured seconds of the latency run (default 20)
   --latency-flush-ms N  aggregator flush interval during the latency run (default 100)
-  --client-records N    records of the kafkajs vs @platformatic/kafka comparison (default min(200000, events))
+  --client NAME         Kafka client of every measurement but the comparison: platformatic
+                        (@platformatic/kafka, the default) or kafkajs; sets NEXUS_KAFKA_CLIENT
+                        of every child
+  --client-records N    records of the comparison of both clients (default min(200000, events))
   --profile-events N    events of the --cpu-prof runs (default 200000 when events >= 100000, else 0)
   --out-dir DIR         where the JSON goes (default bench/results; elsewhere README is untouched)
   --keep                keep the topics, databases and S3 objects of the run
@@ -64,6 +68,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       "latency-rate": { type: "string" },
       "latency-seconds": { type: "string" },
       "latency-flush-ms": { type: "string" },
+      client: { type: "string" },
       "client-records": { type: "string" },
       "profile-events": { type: "string" },
       "out-dir": { type: "string" },
@@ -104,6 +109,7 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     latencyRate: int("latency-rate", values["latency-rate"], 10_000, 1),
     latencySeconds: int("latency-seconds", values["latency-seconds"], 20, 1),
     latencyFlushMs: int("latency-flush-ms", values["latency-flush-ms"], 100, 10),
+    client: parseClientName(values.client ?? "platformatic"),
     clientRecords: int("client-records", values["client-records"], Math.min(200_000, events), 0),
     profileEvents: int(
       "profile-events",
@@ -137,6 +143,8 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
   log(`stack: ensuring it is up`);
   const env = await ensureStack();
   const ctx = new BenchContext({ ...Deno.env.toObject(), ...env }, opts);
+  const client = { name: opts.client, library: clientLibrary(ctx.config, opts.client) };
+  log(`kafka client: ${client.library} (--client ${client.name})`);
   const machine = machineInfo();
   const measurements: Record<string, Measurement> = {};
   const errors: Record<string, string> = {};
@@ -190,6 +198,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
       },
       details: {
         ...rss,
+        client: opts.client,
         source: "VmHWM of each child process (/proc/<pid>/status), sampled every 200 ms",
       },
     };
@@ -205,6 +214,7 @@ export async function runBench(opts: BenchOptions): Promise<{ result: BenchResul
       durationSeconds: (Date.now() - started) / 1000,
       machine,
       versions: ver,
+      client,
       workload: {
         events: opts.events,
         records: stats.records,

@@ -10,7 +10,7 @@
  */
 import { type Config, resolveConfig } from "../src/config/mod.ts";
 import { createSql, migrate, type Sql } from "../src/postgres/mod.ts";
-import { createKafka, ensureTopic } from "../src/kafka/mod.ts";
+import { createKafkaClient } from "../src/kafka/mod.ts";
 
 const STACK_ENV = new URL("../.nexus/stack.env", import.meta.url);
 
@@ -107,12 +107,12 @@ export async function freshDatabase(prefix: string, base = testConfig()): Promis
 /** Creates a topic with `partitions` partitions and returns its name. */
 export async function freshTopic(config: Config, prefix: string, partitions = 3): Promise<string> {
   const topic = uniqueName(prefix);
-  const admin = createKafka(config, { clientSuffix: "test-admin" }).admin();
-  await admin.connect();
+  const admin = createKafkaClient(config, { clientSuffix: "test-admin" }).admin();
   try {
-    await ensureTopic(admin, topic, partitions);
+    const n = await admin.ensureTopic(topic, partitions);
+    if (n !== partitions) throw new Error(`topic ${topic} has ${n} partitions, not ${partitions}`);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
   return topic;
 }

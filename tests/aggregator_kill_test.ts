@@ -69,7 +69,7 @@ Deno.test({
       const env = childEnv(config, {
         NEXUS_TEST_TXN_SLEEP_MS: "400",
         NEXUS_TEST_TXN_EVERY: "4",
-        NEXUS_TEST_SESSION_TIMEOUT_MS: "6000",
+        NEXUS_KAFKA_SESSION_TIMEOUT_MS: "6000",
       });
       let inTxnKills = 0;
       for (let k = 0; k < KILLS; k++) {
@@ -81,9 +81,7 @@ Deno.test({
             await sleep(50 + Math.random() * 200);
             await child.kill("SIGKILL");
             inTxnKills++;
-            phase(
-              `kill ${k + 1} inside transaction (${line.trim().split(" ").slice(-2).join(" ")})`,
-            );
+            phase(`kill ${k + 1} inside transaction (${line.trim().split(" ").pop()})`);
           } else {
             await child.waitFor("AGG_READY", 60_000);
             const delay = Math.random() * 5000;

@@ -63,7 +63,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const { db, topic, config, params, logFile } = await setup("agg_pair", 20_000);
-    const env = childEnv(config, { NEXUS_TEST_SESSION_TIMEOUT_MS: "6000" });
+    const env = childEnv(config, { NEXUS_KAFKA_SESSION_TIMEOUT_MS: "6000" });
     // produce first: an aggregator idle on empty partitions would move its watermark to the
     // wall clock, making every event of this 2026-01-01 stream late
     const producing = produceStream(config, topic, params, { rate: 2000, batchSize: 200 });

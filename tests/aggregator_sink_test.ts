@@ -16,9 +16,9 @@ function plan(over: Partial<FlushPlan>): FlushPlan {
     topic: "t",
     partition: 0,
     epoch: 1,
-    prevNextOffset: 0,
-    nextOffset: 10,
-    replayOffset: 0,
+    prevNextOffset: 0n,
+    nextOffset: 10n,
+    replayOffset: 0n,
     watermark: W0 + 30_000,
     partials: [{ windowStart: W0, counts: [5, 2, 1, 0, 1], revenueCents: 1234 }],
     late: [],
@@ -41,24 +41,24 @@ Deno.test({
       await writeFlush(sql, plan({}));
       // a second owner claims; the first one's next flush is fenced and writes nothing
       const b = await claimPartition(sql, "t", 0);
-      assertEquals([b.epoch, b.nextOffset, b.watermark], [2, 10, W0 + 30_000]);
+      assertEquals([b.epoch, b.nextOffset, b.watermark], [2, 10n, W0 + 30_000]);
       await rejects(
         writeFlush(
           sql,
           plan({
-            prevNextOffset: 10,
-            nextOffset: 20,
+            prevNextOffset: 10n,
+            nextOffset: 20n,
             partials: [{ windowStart: W0, counts: [99, 0, 0, 0, 0], revenueCents: 0 }],
           }),
         ),
         FencedError,
       );
       // wrong previous offset is fenced too
-      await rejects(writeFlush(sql, plan({ epoch: 2, prevNextOffset: 5 })), FencedError);
+      await rejects(writeFlush(sql, plan({ epoch: 2, prevNextOffset: 5n })), FencedError);
       // the new owner rewrites the same absolute values: idempotent
       await writeFlush(
         sql,
-        plan({ epoch: 2, prevNextOffset: 10, nextOffset: 12, watermark: W0 + 60_000 }),
+        plan({ epoch: 2, prevNextOffset: 10n, nextOffset: 12n, watermark: W0 + 60_000 }),
       );
       const rows = await sql<{ action: string; event_count: string; is_final: boolean }[]>`
         select action, event_count, is_final from action_counts_minute order by action`;
@@ -72,7 +72,7 @@ Deno.test({
       await claimPartition(sql, "t", 1);
       await writeFlush(
         sql,
-        plan({ partition: 1, epoch: 1, partials: [], nextOffset: 0, watermark: W0 + 60_000 }),
+        plan({ partition: 1, epoch: 1, partials: [], nextOffset: 0n, watermark: W0 + 60_000 }),
       );
       const rev = await sql<{ purchases: string; revenue: string; is_final: boolean }[]>`
         select purchases, revenue, is_final from revenue_minute`;
@@ -84,7 +84,7 @@ Deno.test({
       // late events: one row per event_id
       const late = {
         eventId: "e1",
-        offset: 11,
+        offset: 11n,
         windowStart: W0,
         watermark: W0 + 70_000,
         latenessMs: 10_000,
@@ -96,8 +96,8 @@ Deno.test({
         sql,
         plan({
           epoch: 2,
-          prevNextOffset: 12,
-          nextOffset: 13,
+          prevNextOffset: 12n,
+          nextOffset: 13n,
           partials: [],
           late: [late],
           watermark: W0 + 70_000,
@@ -107,16 +107,20 @@ Deno.test({
         sql,
         plan({
           epoch: 2,
-          prevNextOffset: 13,
-          nextOffset: 14,
+          prevNextOffset: 13n,
+          nextOffset: 14n,
           partials: [],
-          late: [{ ...late, offset: 13 }],
+          late: [{ ...late, offset: 13n }],
           watermark: W0 + 70_000,
         }),
       );
       const l = await sql<{ n: string; off: string; end: Date }[]>`
         select count(*) over () as n, "offset" as off, window_end as end from late_events`;
-      assertEquals([Number(l[0]!.n), Number(l[0]!.off), l[0]!.end.getTime()], [1, 11, W0 + 60_000]);
+      assertEquals([Number(l[0]!.n), BigInt(l[0]!.off), l[0]!.end.getTime()], [
+        1,
+        11n,
+        W0 + 60_000,
+      ]);
     } finally {
       await db.drop();
     }

@@ -41,9 +41,9 @@ Deno.test({
       "archive-max-records": String(maxRecords),
       "archive-max-age-ms": "500",
       partitions: "3",
+      "kafka-session-timeout-ms": "10000",
     });
     const archiver = await createArchiver({ config, log }, {
-      sessionTimeoutMs: 10_000,
       backoff: { baseMs: 200, maxMs: 2000 },
     });
     let ended: string | undefined;

@@ -9,7 +9,7 @@ import { Buffer } from "node:buffer";
 import { createArchiver } from "../src/archiver/mod.ts";
 import { validateRecord } from "../src/events/mod.ts";
 import { defaultStreamParams, produceStream } from "../src/generator/mod.ts";
-import { createKafka } from "../src/kafka/mod.ts";
+import { createKafkaClient } from "../src/kafka/mod.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { freshTopic, testConfig, uniqueName } from "./_support.ts";
 import {
@@ -32,6 +32,7 @@ Deno.test("archiver round trip: byte-identical, exactly once, stop flushes and c
     // only full batches close by themselves: the tail is flushed by stop()
     "archive-max-age-ms": "600000",
     partitions: "3",
+    "kafka-session-timeout-ms": "6000",
   });
   const manifest = await produceStream(
     config,
@@ -43,12 +44,11 @@ Deno.test("archiver round trip: byte-identical, exactly once, stop flushes and c
       duplicateFraction: 0.03,
     }),
   );
-  const producer = createKafka(config, { clientSuffix: "test-producer" }).producer();
-  await producer.connect();
+  const kafka = createKafkaClient(config, { clientSuffix: "test-producer" });
+  const producer = kafka.producer();
   const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-  await producer.send({
-    topic,
-    messages: [
+  try {
+    await producer.send(topic, [
       { key: "bin", value: binary },
       { key: null, value: Buffer.from("no key") },
       { key: "tombstone", value: null },
@@ -56,15 +56,16 @@ Deno.test("archiver round trip: byte-identical, exactly once, stop flushes and c
       { key: Buffer.from([0xff, 0xfe, 0]), value: Buffer.from([0xc3, 0x28, 0xa0, 0xa1]) },
       { key: "big", value: Buffer.alloc(20_000, "x") },
       { key: "crlf", value: Buffer.from('{"a":"line\\nbreak"}\r\n\u2028') },
-    ],
-  });
-  await producer.disconnect();
+    ]);
+  } finally {
+    await producer.close();
+  }
   const high = await highWatermarks(config, topic);
   const total = Number([...high.values()].reduce((a, b) => a + b, 0n));
   assert.equal(total, manifest.records + 7);
 
   const t0 = performance.now();
-  const archiver = await createArchiver({ config, log }, { sessionTimeoutMs: 6000 });
+  const archiver = await createArchiver({ config, log });
   const deadline = Date.now() + 60_000;
   while (archiver.status().eventsIn < total) {
     assert.ok(Date.now() < deadline, `archiver took ${archiver.status().eventsIn}/${total}`);
@@ -89,14 +90,14 @@ Deno.test("archiver round trip: byte-identical, exactly once, stop flushes and c
   assert.ok(archive.records.some((r) => r.value === null), "tombstone kept as null");
 
   // offsets were committed for exactly what is durable
-  const admin = createKafka(config, { clientSuffix: "test-admin" }).admin();
-  await admin.connect();
+  const admin = kafka.admin();
   try {
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    for (const p of committed[0]!.partitions) {
-      assert.equal(BigInt(p.offset), high.get(p.partition), `committed offset of p${p.partition}`);
+    const committed = await admin.committedOffsets(group, topic);
+    assert.equal(committed.size, high.size, "every partition has a committed offset");
+    for (const [p, offset] of committed) {
+      assert.equal(offset, high.get(p), `committed offset of p${p}`);
     }
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createArchiver } from "../src/archiver/mod.ts";
 import { defaultStreamParams, produceStream } from "../src/generator/mod.ts";
-import { createKafka } from "../src/kafka/mod.ts";
+import { createKafkaClient } from "../src/kafka/mod.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { freshTopic, testConfig, uniqueName } from "./_support.ts";
 import {
@@ -27,6 +27,7 @@ Deno.test("empty ledger: archives from the earliest offset even when the group c
     "archive-max-records": "500",
     "archive-max-age-ms": "600000",
     partitions: "3",
+    "kafka-session-timeout-ms": "6000",
   });
   const manifest = await produceStream(
     config,
@@ -38,20 +39,31 @@ Deno.test("empty ledger: archives from the earliest offset even when the group c
   assert.equal(total, manifest.records);
 
   // the group has already "consumed" everything: its committed offsets are the log end
-  const admin = createKafka(config, { clientSuffix: "test-admin" }).admin();
-  await admin.connect();
+  const kafka = createKafkaClient(config, { clientSuffix: "test-admin" });
+  const member = kafka.groupConsumer({ topic, group, sessionTimeoutMs: 6000 });
+  const assigned = new Set<number>();
+  await member.start({
+    assigned: (ps) => ps.forEach((p) => assigned.add(p)),
+    revoked: (ps) => ps.forEach((p) => assigned.delete(p)),
+    records: () => {},
+    failed: (e) => console.error("committing member failed:", e),
+  });
   try {
-    await admin.setOffsets({
-      groupId: group,
-      topic,
-      partitions: [...high].map(([partition, o]) => ({ partition, offset: o.toString() })),
-    });
-    const before = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    for (const p of before[0]!.partitions) {
-      assert.equal(BigInt(p.offset), high.get(p.partition), "committed at the end first");
+    const until = Date.now() + 30_000;
+    while (assigned.size < high.size) {
+      assert.ok(Date.now() < until, `committing member assigned ${assigned.size}/${high.size}`);
+      await new Promise((r) => setTimeout(r, 50));
     }
+    await member.commit(high);
   } finally {
-    await admin.disconnect();
+    await member.close();
+  }
+  const admin = kafka.admin();
+  try {
+    const before = await admin.committedOffsets(group, topic);
+    assert.deepEqual([...before].sort(), [...high].sort(), "committed at the end first");
+  } finally {
+    await admin.close();
   }
 
   const warnings: string[] = [];
@@ -60,7 +72,7 @@ Deno.test("empty ledger: archives from the earliest offset even when the group c
     format: "json",
     write: (line) => warnings.push(line),
   });
-  const archiver = await createArchiver({ config, log }, { sessionTimeoutMs: 6000 });
+  const archiver = await createArchiver({ config, log });
   try {
     const deadline = Date.now() + 60_000;
     while (archiver.status().eventsIn < total) {

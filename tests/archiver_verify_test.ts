@@ -44,6 +44,7 @@ async function archivedTopic(
     "archive-max-records": "1000",
     "archive-max-age-ms": "300",
     partitions: "3",
+    "kafka-session-timeout-ms": "6000",
   });
   const manifest = await produceStream(
     config,
@@ -57,7 +58,7 @@ async function archivedTopic(
       malformedFraction: 0.02,
     }),
   );
-  const archiver = await createArchiver({ config, log }, { sessionTimeoutMs: 6000 });
+  const archiver = await createArchiver({ config, log });
   try {
     await waitArchived(config, topic, 60_000);
   } finally {
@@ -137,7 +138,7 @@ Deno.test("verify: archive vs the real aggregator, then a tampered row", async (
   const db = await freshDatabase("arch_vagg", config);
   const { createAggregator } = await import("../src/aggregator/mod.ts");
   const aggConfig: Config = { ...db.config, aggregatorGroup: uniqueName("arch_vagg_a") };
-  const agg = await createAggregator({ config: aggConfig, log }, { sessionTimeout: 6000 });
+  const agg = await createAggregator({ config: aggConfig, log });
   const valid = manifest.valid;
   try {
     const deadline = Date.now() + 60_000;

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { createKafka } from "../src/kafka/mod.ts";
+import { createKafkaClient } from "../src/kafka/mod.ts";
 import type { Config } from "../src/config/mod.ts";
 import { createLogger, type Logger } from "../src/log/logger.ts";
 import type { Sql } from "../src/postgres/mod.ts";
@@ -128,17 +128,20 @@ Deno.test({
     await sql`insert into late_events (topic, window_start)
       select ${topic}, ${new Date(START).toISOString()}::timestamptz from generate_series(1, 3)`;
 
-    const kafka = createKafka(config, { clientSuffix: "obs-dash" });
+    const kafka = createKafkaClient(config, { clientSuffix: "obs-dash" });
     const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic,
-      messages: Array.from(
-        { length: 25 },
-        (_, i) => ({ partition: i % 2, value: Buffer.from(`e${i}`) }),
-      ),
-    });
-    await producer.disconnect();
+    try {
+      await producer.send(
+        topic,
+        Array.from({ length: 25 }, (_, i) => ({
+          key: null,
+          partition: i % 2,
+          value: Buffer.from(`e${i}`),
+        })),
+      );
+    } finally {
+      await producer.close();
+    }
 
     const aggregator: RunningModule = {
       name: "aggregator",
@@ -219,9 +222,8 @@ Deno.test({
       await close();
       await server.stop();
       const admin = kafka.admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
-      await admin.disconnect();
+      await admin.deleteTopics([topic]).catch(() => {});
+      await admin.close();
       await db.drop();
     }
   },
@@ -360,10 +362,9 @@ Deno.test({
       await close();
       for (const m of running) await m.stop().catch(() => {});
       await server.stop();
-      const admin = createKafka(base, { clientSuffix: "obs-real" }).admin();
-      await admin.connect();
-      await admin.deleteTopics({ topics: [topic, config.dlqTopic] }).catch(() => {});
-      await admin.disconnect();
+      const admin = createKafkaClient(base, { clientSuffix: "obs-real" }).admin();
+      await admin.deleteTopics([topic, config.dlqTopic]).catch(() => {});
+      await admin.close();
       await db.drop();
     }
   },

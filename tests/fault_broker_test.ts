@@ -9,7 +9,7 @@
  * Size: NEXUS_TEST_EVENTS (default 20000) over NEXUS_TEST_PRODUCE_SECONDS (default 30).
  */
 import assert from "node:assert/strict";
-import { createKafka } from "../src/kafka/mod.ts";
+import { createKafkaClient } from "../src/kafka/mod.ts";
 import {
   clusterBrokers,
   clusterNodeStatus,
@@ -45,13 +45,13 @@ Deno.test({
     await clusterStackUp();
     const base = testConfig({ "kafka-brokers": clusterBrokers(Deno.env.toObject()) });
     const s = await scenario("fault_broker", 6, base);
-    const admin = createKafka(base, { clientSuffix: "test-admin" }).admin();
-    await admin.connect();
+    const admin = createKafkaClient(base, { clientSuffix: "test-admin" }).admin();
     const children = [spawnNexus(s, "nexus-1"), spawnNexus(s, "nexus-2")];
     let killed: number | undefined;
     try {
-      const md = await admin.fetchTopicMetadata({ topics: [s.topic] });
-      for (const p of md.topics[0]!.partitions) assert.equal(p.replicas.length, 3, "RF 3");
+      const layout = await admin.partitionLeaders(s.topic);
+      assert.equal(layout.size, 6, "every partition described");
+      for (const p of layout.values()) assert.equal(p.replicas.length, 3, "RF 3");
       await Promise.all(children.map((c) => nexusReady(c)));
       s.phase("cluster and 2 processes ready");
       const producing = (await produceLive(s, PRODUCE_SECONDS, {
@@ -60,8 +60,7 @@ Deno.test({
       })).done;
       await sleep(PRODUCE_SECONDS * 300);
       // kill the broker leading most of the topic's partitions
-      const leaders = (await admin.fetchTopicMetadata({ topics: [s.topic] })).topics[0]!.partitions
-        .map((p) => p.leader);
+      const leaders = [...(await admin.partitionLeaders(s.topic)).values()].map((p) => p.leader);
       const counts = [1, 2, 3].map((id) => leaders.filter((l) => l === id).length);
       killed = counts.indexOf(Math.max(...counts)) + 1;
       await stopClusterNode(killed, { kill: true, ...quiet });
@@ -69,8 +68,9 @@ Deno.test({
       let moved = false;
       for (let i = 0; i < 60 && !moved; i++) {
         await sleep(500);
-        const now = await admin.fetchTopicMetadata({ topics: [s.topic] }).catch(() => undefined);
-        moved = !!now?.topics[0]?.partitions.every((p) => p.leader !== killed && p.leader >= 0);
+        const now = await admin.partitionLeaders(s.topic).catch(() => undefined);
+        moved = !!now && now.size === 6 &&
+          [...now.values()].every((p) => p.leader !== killed && p.leader >= 0);
       }
       assert.ok(moved, "leadership moved to the surviving brokers");
       s.phase("leadership moved");
@@ -101,7 +101,7 @@ Deno.test({
       throw e;
     } finally {
       await killAll(children);
-      await admin.disconnect().catch(() => {});
+      await admin.close().catch(() => {});
       if (killed !== undefined) await startClusterNode(killed, quiet).catch(() => {});
       await s.cleanup();
       if (!wasRunning) {

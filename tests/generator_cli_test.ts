@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { DeleteObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { generateCommand, runPrefix } from "../src/generator/mod.ts";
 import { parseGenerateArgs } from "../src/generator/cli.ts";
-import { createKafka, endOffsets } from "../src/kafka/mod.ts";
+import { createKafkaClient, topicEnds } from "../src/kafka/mod.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { createS3 } from "../src/s3/mod.ts";
 import { testConfig, uniqueName } from "./_support.ts";
@@ -19,8 +19,7 @@ Deno.test("generate: CSVs + manifest to S3 and --out, stream to Kafka; --dry-run
   const seed = String(Date.now() % 1_000_000); // fresh S3 prefix per run
   const common = ["--seed", seed, "--events", "3000", "--users", "120", "--products", "30"];
   const s3 = createS3(config);
-  const admin = createKafka(config, { clientSuffix: "gen-cli-test" }).admin();
-  await admin.connect();
+  const kafka = createKafkaClient(config, { clientSuffix: "gen-cli-test" });
   const prefix = runPrefix(parseGenerateArgs(common).params, 360);
   try {
     const code = await generateCommand.run(
@@ -45,7 +44,7 @@ Deno.test("generate: CSVs + manifest to S3 and --out, stream to Kafka; --dry-run
     const a = await Deno.readTextFile(`${dir}/a.json`);
     assert.equal(a, await Deno.readTextFile(`${dir}/b.json`));
     const manifest = JSON.parse(a);
-    const offs = await endOffsets(admin, topic);
+    const offs = await topicEnds(kafka, topic);
     assert.equal([...offs.values()].reduce((x, y) => x + y, 0n), BigInt(manifest.records));
 
     const get = async (key: string) => {
@@ -67,8 +66,9 @@ Deno.test("generate: CSVs + manifest to S3 and --out, stream to Kafka; --dry-run
         .catch(() => {});
     }
     s3.destroy();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
-    await admin.disconnect();
+    const admin = kafka.admin();
+    await admin.deleteTopics([topic]).catch(() => {});
+    await admin.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { createKafka } from "../src/kafka/mod.ts";
+import { createKafkaClient } from "../src/kafka/mod.ts";
 import { createLogger } from "../src/log/logger.ts";
 import { createS3 } from "../src/s3/mod.ts";
 import type { RunningModule } from "../src/runtime/module.ts";
@@ -34,50 +34,63 @@ Deno.test("observe: status and /metrics lag agree with the end offsets", async (
     }),
   );
   const config = db.config;
-  const kafka = createKafka(config, { clientSuffix: "obs-test" });
+  const kafka = createKafkaClient(config, { clientSuffix: "obs-test" });
   const admin = kafka.admin();
   const s3 = createS3(config);
   const archiveKey = dataKey("raw", { topic, partition: 1, start: 0n, end: 5n }, Date.now());
-  await admin.connect();
   try {
     // Produce, then consume everything with a group but commit only part of it.
     const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({
-      topic,
-      messages: PRODUCED.flatMap((n, partition) =>
-        Array.from(
-          { length: n },
-          (_, i) => ({ partition, value: Buffer.from(`m${partition}-${i}`) }),
-        )
-      ),
-    });
-    await producer.disconnect();
-    const consumer = kafka.consumer({ groupId: aggGroup });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
+    try {
+      await producer.send(
+        topic,
+        PRODUCED.flatMap((n, partition) =>
+          Array.from(
+            { length: n },
+            (_, i) => ({ key: null, partition, value: Buffer.from(`m${partition}-${i}`) }),
+          )
+        ),
+      );
+    } finally {
+      await producer.close();
+    }
+    const consumer = kafka.groupConsumer({ topic, group: aggGroup, sessionTimeoutMs: 10_000 });
     let seen = 0;
     const all = PRODUCED.reduce((a, b) => a + b, 0);
     const consumedAll = Promise.withResolvers<void>();
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: () => {
-        if (++seen === all) consumedAll.resolve();
-        return Promise.resolve();
-      },
-    });
-    await Promise.race([
-      consumedAll.promise,
-      new Promise((_, rej) => setTimeout(() => rej(new Error("consume timeout")), 60_000)),
-    ]);
-    await consumer.commitOffsets(
-      Object.entries(COMMITTED).map(([p, o]) => ({
-        topic,
-        partition: Number(p),
-        offset: String(o),
-      })),
-    );
-    await consumer.disconnect();
+    const failed = Promise.withResolvers<never>();
+    const assigned = new Set<number>();
+    try {
+      await consumer.start({
+        assigned: (ps) => {
+          for (const p of ps) {
+            assigned.add(p);
+            consumer.seek(p, 0n);
+          }
+        },
+        revoked: (ps) => ps.forEach((p) => assigned.delete(p)),
+        records: (b) => {
+          seen += b.records.length;
+          if (seen >= all) consumedAll.resolve();
+        },
+        failed: (e) => failed.reject(e),
+      });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        consumedAll.promise,
+        failed.promise,
+        new Promise((_, rej) =>
+          timer = setTimeout(() => rej(new Error("consume timeout")), 60_000)
+        ),
+      ]).finally(() => clearTimeout(timer));
+      assert.equal(seen, all, "the group consumed every record once");
+      assert.equal(assigned.size, PRODUCED.length, "the group owns every partition");
+      await consumer.commit(
+        new Map(Object.entries(COMMITTED).map(([p, o]) => [Number(p), BigInt(o)])),
+      );
+    } finally {
+      await consumer.close();
+    }
 
     // The aggregator's Postgres checkpoint for partition 2 and one archived object for p1.
     await db.sql`insert into consumer_checkpoints
@@ -88,9 +101,7 @@ Deno.test("observe: status and /metrics lag agree with the end offsets", async (
     );
 
     // Independent read.
-    const ends = new Map(
-      (await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]),
-    );
+    const ends = new Map([...await admin.offsets(topic)].map(([p, o]) => [p, Number(o.high)]));
     assert.deepEqual([...ends].sort(), [[0, 10], [1, 7], [2, 5]]);
     const expectAgg = (p: number) => ends.get(p)! - (p === 2 ? 3 : COMMITTED[p]!);
     const expectArc = (p: number) => ends.get(p)! - (p === 1 ? 6 : 0);
@@ -185,9 +196,9 @@ Deno.test("observe: status and /metrics lag agree with the end offsets", async (
       () => {},
     );
     s3.destroy();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.deleteTopics([topic]).catch(() => {});
     await admin.deleteGroups([aggGroup]).catch(() => {});
-    await admin.disconnect();
+    await admin.close();
     await db.drop();
   }
 });

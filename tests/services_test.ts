@@ -1,49 +1,55 @@
 /**
  * Proves the three services are real and that the client settings work against them:
- * Kafka produce → consume with kafkajs, a staging table + MERGE transaction in PostgreSQL,
+ * Kafka produce → consume in a consumer group with the configured client (`NEXUS_KAFKA_CLIENT`,
+ * through the Kafka port), a staging table + MERGE transaction in PostgreSQL,
  * and S3 objects written and read back byte-exact, single-part and multipart.
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { createKafka } from "../src/kafka/mod.ts";
+import { createKafkaClient } from "../src/kafka/mod.ts";
 import { createS3 } from "../src/s3/mod.ts";
 import { freshDatabase, freshTopic, testConfig, uniqueName } from "./_support.ts";
 
 const config = testConfig();
 
-Deno.test("kafkajs produces and consumes through the real broker", async () => {
+Deno.test("the Kafka client produces and consumes in a group through the real broker", async () => {
   const topic = await freshTopic(config, "svc_kafka", 2);
-  const kafka = createKafka(config, { clientSuffix: "svc-test" });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+  const kafka = createKafkaClient(config, { clientSuffix: "svc-test" });
+  const producer = kafka.producer();
   const sent = Array.from({ length: 500 }, (_, i) => `message-${i}`);
-  await producer.send({
-    topic,
-    acks: -1,
-    messages: sent.map((v, i) => ({ key: `k${i % 7}`, value: Buffer.from(v) })),
-  });
-  await producer.disconnect();
+  try {
+    await producer.send(topic, sent.map((v, i) => ({ key: `k${i % 7}`, value: Buffer.from(v) })));
+  } finally {
+    await producer.close();
+  }
 
-  const consumer = kafka.consumer({ groupId: uniqueName("svc_group") });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const got: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`only ${got.length} of 500 consumed`)), 30000);
-    consumer.run({
-      eachBatch: ({ batch }) => {
-        for (const m of batch.messages) got.push(m.value!.toString());
-        if (got.length >= sent.length) {
-          clearTimeout(timer);
-          resolve();
-        }
-        return Promise.resolve();
-      },
-    });
+  const consumer = kafka.groupConsumer({
+    topic,
+    group: uniqueName("svc_group"),
+    sessionTimeoutMs: 10_000,
   });
-  await consumer.disconnect();
+  const dec = new TextDecoder();
+  const got: string[] = [];
+  const all = Promise.withResolvers<void>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await consumer.start({
+      assigned: (ps) => ps.forEach((p) => consumer.seek(p, 0n)),
+      revoked: () => {},
+      records: (b) => {
+        for (const m of b.records) got.push(dec.decode(m.value!));
+        if (got.length >= sent.length) all.resolve();
+      },
+      failed: (e) => all.reject(e),
+    });
+    timer = setTimeout(() => all.reject(new Error(`only ${got.length} of 500 consumed`)), 30000);
+    await all.promise;
+  } finally {
+    clearTimeout(timer);
+    await consumer.close();
+  }
   assert.deepEqual([...got].sort(), [...sent].sort());
 });
 

@@ -14,7 +14,7 @@ import { windowEnd } from "./window.ts";
 interface Bucket {
   ids: string[];
   /** Offset of the first id added (ids are added in offset order). */
-  minOffset: number;
+  minOffset: bigint;
 }
 
 /** The de-duplication set of one partition. */
@@ -43,7 +43,7 @@ export class DedupSet {
   }
 
   /** Records `eventId`, seen at `offset`, as belonging to the window at `windowStartMs`. */
-  add(eventId: string, windowStartMs: number, offset: number): void {
+  add(eventId: string, windowStartMs: number, offset: bigint): void {
     if (this.#index.has(eventId)) return;
     this.#index.set(eventId, windowStartMs);
     let b = this.#buckets.get(windowStartMs);
@@ -65,8 +65,8 @@ export class DedupSet {
   }
 
   /** Smallest offset any retained id depends on, or null when empty. */
-  minOffset(): number | null {
-    let m: number | null = null;
+  minOffset(): bigint | null {
+    let m: bigint | null = null;
     for (const b of this.#buckets.values()) if (m === null || b.minOffset < m) m = b.minOffset;
     return m;
   }

@@ -6,9 +6,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-import type { Kafka, Message, Producer } from "kafkajs";
-import { ensureTopic } from "../kafka/mod.ts";
+import type { Admin, OutRecord, Producer } from "../kafka/mod.ts";
 import type { DeadRecord } from "./partials.ts";
 
 /** Header names on every DLQ record. */
@@ -22,65 +20,49 @@ export const DLQ_HEADERS = {
 } as const;
 
 /** The DLQ key of a source record. */
-export function dlqKey(topic: string, partition: number, offset: number): string {
+export function dlqKey(topic: string, partition: number, offset: bigint): string {
   return `${topic}/${partition}/${offset}`;
 }
 
-/** Builds the DLQ message for one malformed record. */
-export function dlqMessage(topic: string, partition: number, d: DeadRecord): Message {
-  const headers: Record<string, Buffer> = {
-    [DLQ_HEADERS.reason]: Buffer.from(d.reason),
-    [DLQ_HEADERS.detail]: Buffer.from(d.detail.slice(0, 500)),
-    [DLQ_HEADERS.topic]: Buffer.from(topic),
-    [DLQ_HEADERS.partition]: Buffer.from(String(partition)),
-    [DLQ_HEADERS.offset]: Buffer.from(String(d.offset)),
+/** Builds the DLQ record for one malformed record (value byte-exact, tombstones stay null). */
+export function dlqRecord(topic: string, partition: number, d: DeadRecord): OutRecord {
+  const headers: Record<string, Uint8Array | string> = {
+    [DLQ_HEADERS.reason]: d.reason,
+    [DLQ_HEADERS.detail]: d.detail.slice(0, 500),
+    [DLQ_HEADERS.topic]: topic,
+    [DLQ_HEADERS.partition]: String(partition),
+    [DLQ_HEADERS.offset]: String(d.offset),
   };
-  if (d.key) headers[DLQ_HEADERS.key] = Buffer.from(d.key);
-  return {
-    key: dlqKey(topic, partition, d.offset),
-    value: d.value ? Buffer.from(d.value) : null,
-    headers,
-  };
+  if (d.key) headers[DLQ_HEADERS.key] = d.key;
+  return { key: dlqKey(topic, partition, d.offset), value: d.value, headers };
 }
 
 /** Producer of dead letters. */
 export class DeadLetterQueue {
   readonly topic: string;
   readonly #producer: Producer;
-  readonly #kafka: Kafka;
 
-  constructor(kafka: Kafka, topic: string) {
-    this.#kafka = kafka;
+  /** `producer` is owned by the queue from now on (closed by `stop`). */
+  constructor(producer: Producer, topic: string) {
+    this.#producer = producer;
     this.topic = topic;
-    this.#producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   }
 
-  /** Creates the DLQ topic if missing and connects the producer. */
-  async start(partitions: number): Promise<void> {
-    const admin = this.#kafka.admin();
-    await admin.connect();
-    try {
-      await ensureTopic(admin, this.topic, partitions);
-    } finally {
-      await admin.disconnect().catch(() => {});
-    }
-    await this.#producer.connect();
+  /** Creates the DLQ topic with `partitions` partitions if it is missing. */
+  async start(admin: Admin, partitions: number): Promise<void> {
+    await admin.ensureTopic(this.topic, partitions);
   }
 
   /** Sends dead letters (acks from all in-sync replicas) and marks them produced. */
   async send(topic: string, partition: number, dead: DeadRecord[]): Promise<void> {
     const todo = dead.filter((d) => !d.produced);
     if (todo.length === 0) return;
-    await this.#producer.send({
-      topic: this.topic,
-      acks: -1,
-      messages: todo.map((d) => dlqMessage(topic, partition, d)),
-    });
+    await this.#producer.send(this.topic, todo.map((d) => dlqRecord(topic, partition, d)));
     for (const d of todo) d.produced = true;
   }
 
-  /** Disconnects the producer. */
+  /** Closes the producer. */
   async stop(): Promise<void> {
-    await this.#producer.disconnect().catch(() => {});
+    await this.#producer.close();
   }
 }

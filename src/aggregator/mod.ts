@@ -4,12 +4,7 @@
  *
  * @module
  */
-export {
-  type Aggregator,
-  type AggregatorOptions,
-  createAggregator,
-  startAggregator,
-} from "./consumer.ts";
+export { type AggregatorOptions, createAggregator, startAggregator } from "./module.ts";
 export { aggregatorCommands, rebuildCommand } from "./rebuild.ts";
 export { DLQ_HEADERS, dlqKey } from "./dlq.ts";
 export { claimPartition, FencedError, PROCESSOR, writeFlush } from "./sink.ts";

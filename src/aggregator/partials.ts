@@ -35,15 +35,15 @@ export interface PartitionOptions {
 
 /** What Postgres says about a partition when it is claimed. */
 export interface Checkpoint {
-  nextOffset: number;
-  replayOffset: number;
+  nextOffset: bigint;
+  replayOffset: bigint;
   watermark: number | null;
   epoch: number;
 }
 
 /** One consumed record. */
 export interface InputRecord {
-  offset: number;
+  offset: bigint;
   key: Uint8Array | null;
   value: Uint8Array | null;
 }
@@ -51,7 +51,7 @@ export interface InputRecord {
 /** A late event waiting to be written to `late_events`. */
 export interface LateRecord {
   eventId: string;
-  offset: number;
+  offset: bigint;
   windowStart: number;
   watermark: number;
   latenessMs: number;
@@ -62,7 +62,7 @@ export interface LateRecord {
 
 /** A malformed record waiting to be dead-lettered. */
 export interface DeadRecord {
-  offset: number;
+  offset: bigint;
   reason: MalformedKind;
   detail: string;
   key: Uint8Array | null;
@@ -84,9 +84,9 @@ export interface FlushPlan {
   partition: number;
   epoch: number;
   /** Compare-and-set: the stored next_offset this plan follows. */
-  prevNextOffset: number;
-  nextOffset: number;
-  replayOffset: number;
+  prevNextOffset: bigint;
+  nextOffset: bigint;
+  replayOffset: bigint;
   watermark: number | null;
   partials: PartialRow[];
   late: LateRecord[];
@@ -106,10 +106,10 @@ export class PartitionState {
   /** Open windows by start. */
   readonly windows = new Map<number, WindowAgg>();
   /** Next offset to process (records below it are skipped). */
-  position: number;
+  position: bigint;
   /** The stored next_offset: records below it are replayed, not re-applied. */
-  committedNext: number;
-  #committedReplay: number;
+  committedNext: bigint;
+  #committedReplay: bigint;
   #committedWatermark: number | null;
   /** Watermark of the checkpoint this state was rebuilt from (replay classification). */
   readonly #replayWatermark: number | null;
@@ -121,8 +121,8 @@ export class PartitionState {
   lastRecordAt: number;
   /** True once a record has been processed since the claim. */
   started = false;
-  /** Last known high watermark (log end) of the partition, for idle detection. */
-  highWatermark = -1;
+  /** Last known high watermark (log end offset) of the partition, for idle detection. */
+  highWatermark = -1n;
   readonly stats = { eventsIn: 0, counted: 0, duplicates: 0, late: 0, dead: 0, replayed: 0 };
 
   constructor(
@@ -158,7 +158,7 @@ export class PartitionState {
   /** Processes one record. Records below `position` are ignored (already processed). */
   process(rec: InputRecord, now = Date.now()): Outcome {
     if (rec.offset < this.position) return "skipped";
-    this.position = rec.offset + 1;
+    this.position = rec.offset + 1n;
     this.lastRecordAt = now;
     const replay = rec.offset < this.committedNext;
     const v = validateRecord(rec.value);
@@ -184,7 +184,7 @@ export class PartitionState {
     return this.#live(v.event, v.time, rec.offset);
   }
 
-  #replay(event: ClickEvent, time: number, offset: number): void {
+  #replay(event: ClickEvent, time: number, offset: bigint): void {
     const ws = windowStart(time);
     if (this.dedup.has(event.event_id)) return;
     const w = this.#replayWatermark;
@@ -197,14 +197,14 @@ export class PartitionState {
     }
   }
 
-  #count(event: ClickEvent, ws: number, offset: number): void {
+  #count(event: ClickEvent, ws: number, offset: bigint): void {
     let agg = this.windows.get(ws);
     if (!agg) this.windows.set(ws, agg = emptyWindow(ws, offset));
     addToWindow(agg, event);
     this.dedup.add(event.event_id, ws, offset);
   }
 
-  #live(event: ClickEvent, time: number, offset: number): Outcome {
+  #live(event: ClickEvent, time: number, offset: bigint): Outcome {
     const ws = windowStart(time);
     const id = event.event_id;
     if (this.dedup.has(id) || this.#lateIds.has(id)) {
@@ -240,7 +240,7 @@ export class PartitionState {
   /** Idle advance (see `Watermark.idleAdvance`), only when caught up with the log end. */
   idleAdvance(now = Date.now()): boolean {
     if (this.replaying) return false;
-    if (this.highWatermark >= 0 && this.position < this.highWatermark) return false;
+    if (this.highWatermark >= 0n && this.position < this.highWatermark) return false;
     return this.watermark.idleAdvance(now, this.lastRecordAt);
   }
 
@@ -289,7 +289,7 @@ export class PartitionState {
     };
   }
 
-  #dedupMinAfterPrune(wm: number | null): number | null {
+  #dedupMinAfterPrune(wm: number | null): bigint | null {
     // Pruning is monotone in the watermark, so prune now: entries not retained at `wm` are
     // not needed whether or not this flush commits (a retry uses the same or a later `wm`).
     this.dedup.prune(wm);

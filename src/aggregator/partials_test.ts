@@ -48,7 +48,7 @@ class FakeStore {
   cps = new Map<number, Checkpoint>();
   dead = 0;
   claim(p: number): Checkpoint {
-    const cp = this.cps.get(p) ?? { nextOffset: 0, replayOffset: 0, watermark: null, epoch: 0 };
+    const cp = this.cps.get(p) ?? { nextOffset: 0n, replayOffset: 0n, watermark: null, epoch: 0 };
     const next = { ...cp, epoch: cp.epoch + 1 };
     this.cps.set(p, next);
     return next;
@@ -129,9 +129,9 @@ function runPartition(
     store.write(plan);
     st.committed(plan);
   };
-  while (st.position < log.length) {
+  while (st.position < BigInt(log.length)) {
     const off = st.position;
-    st.process({ offset: off, key: null, value: log[off]! }, 0);
+    st.process({ offset: off, key: null, value: log[Number(off)]! }, 0);
     step++;
     if (step % sched.flushEvery === 0) {
       if (sched.crashesInTxn.has(step)) {
@@ -257,28 +257,28 @@ Deno.test("a late event goes to the ledger with its lateness; a copy within the 
   const st = new PartitionState(
     "t",
     0,
-    { nextOffset: 0, replayOffset: 0, watermark: null, epoch: 1 },
+    { nextOffset: 0n, replayOffset: 0n, watermark: null, epoch: 1 },
     OPTS,
     0,
   );
   const a: Ev = { id: "a", time: T0 + 1000, action: 0, cents: 1, qty: 1 };
   const b: Ev = { id: "b", time: T0 + 200_000, action: 0, cents: 1, qty: 1 };
   const late: Ev = { id: "c", time: T0 + 5000, action: 4, cents: 250, qty: 2 };
-  assertEquals(st.process({ offset: 0, key: null, value: bytes(a) }), "counted");
-  assertEquals(st.process({ offset: 1, key: null, value: bytes(b) }), "counted");
-  assertEquals(st.process({ offset: 2, key: null, value: bytes(late) }), "late");
-  assertEquals(st.process({ offset: 3, key: null, value: bytes(late) }), "duplicate");
-  assertEquals(st.process({ offset: 4, key: null, value: bytes(a) }), "duplicate");
-  assertEquals(st.process({ offset: 5, key: null, value: MALFORMED }), "dead");
-  assertEquals(st.process({ offset: 5, key: null, value: MALFORMED }), "skipped");
+  assertEquals(st.process({ offset: 0n, key: null, value: bytes(a) }), "counted");
+  assertEquals(st.process({ offset: 1n, key: null, value: bytes(b) }), "counted");
+  assertEquals(st.process({ offset: 2n, key: null, value: bytes(late) }), "late");
+  assertEquals(st.process({ offset: 3n, key: null, value: bytes(late) }), "duplicate");
+  assertEquals(st.process({ offset: 4n, key: null, value: bytes(a) }), "duplicate");
+  assertEquals(st.process({ offset: 5n, key: null, value: MALFORMED }), "dead");
+  assertEquals(st.process({ offset: 5n, key: null, value: MALFORMED }), "skipped");
   const plan = st.plan()!;
   assertEquals(plan.late.length, 1);
   assertEquals(plan.late[0]!.latenessMs, T0 + 200_000 - 10_000 - (T0 + 60_000));
   assertEquals(plan.late[0]!.revenueCents, 500);
   assertEquals(plan.dead.map((d) => d.reason), ["not_json"]);
-  assertEquals(plan.nextOffset, 6);
+  assertEquals(plan.nextOffset, 6n);
   // window 0 is final at this watermark; window 3 (b) is open and holds replay at offset 1
-  assertEquals(plan.replayOffset, 1); // window 0 final and past the horizon: only b holds replay
+  assertEquals(plan.replayOffset, 1n); // window 0 final and past the horizon: only b holds replay
   st.committed(plan);
   assertEquals([...st.windows.keys()], [windowStart(T0 + 200_000)]);
   assertEquals(st.plan(), null);
@@ -288,20 +288,20 @@ Deno.test("replay below the stored next_offset rebuilds open windows without re-
   const st = new PartitionState(
     "t",
     0,
-    { nextOffset: 3, replayOffset: 0, watermark: T0 + 70_000, epoch: 2 },
+    { nextOffset: 3n, replayOffset: 0n, watermark: T0 + 70_000, epoch: 2 },
     OPTS,
     0,
   );
   const old: Ev = { id: "x", time: T0 + 1000, action: 0, cents: 1, qty: 1 }; // final window
   const open: Ev = { id: "y", time: T0 + 75_000, action: 1, cents: 1, qty: 1 };
-  assertEquals(st.process({ offset: 0, key: null, value: bytes(old) }), "replayed");
-  assertEquals(st.process({ offset: 1, key: null, value: bytes(open) }), "replayed");
-  assertEquals(st.process({ offset: 2, key: null, value: MALFORMED }), "replayed");
+  assertEquals(st.process({ offset: 0n, key: null, value: bytes(old) }), "replayed");
+  assertEquals(st.process({ offset: 1n, key: null, value: bytes(open) }), "replayed");
+  assertEquals(st.process({ offset: 2n, key: null, value: MALFORMED }), "replayed");
   assertEquals(st.replaying, false);
   assertEquals(st.dedup.has("x"), true);
   assertEquals(st.windows.size, 1);
   assertEquals(st.plan(), null); // nothing new to write
-  assertEquals(st.process({ offset: 3, key: null, value: bytes(old) }), "duplicate");
+  assertEquals(st.process({ offset: 3n, key: null, value: bytes(old) }), "duplicate");
 });
 
 Deno.test("property: with a short dedup horizon, copies re-sent soon after are still counted once (crashes included)", () => {

@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import type { Config } from "../config/mod.ts";
 import { validateRecord } from "../events/mod.ts";
-import { createKafka } from "../kafka/mod.ts";
+import { createKafkaClient, readTopic } from "../kafka/mod.ts";
 import { createSql, migrate, type Sql } from "../postgres/mod.ts";
 import { reasonOf } from "../runtime/errors.ts";
 import type { Command, ModuleContext } from "../runtime/module.ts";
@@ -29,13 +29,13 @@ export interface RebuildResult {
 }
 
 /**
- * Reads `topic` from the earliest offset up to `targets` (next offset per partition,
- * exclusive) and computes exact totals. Uses a throw-away consumer group.
+ * Reads `topic` from the earliest retained offset up to `targets` (next offset per partition,
+ * exclusive) and computes exact totals, without a consumer group.
  */
 export async function replayTotals(
   config: Config,
   topic: string,
-  targets: Map<number, number>,
+  targets: Map<number, bigint>,
   timeoutMs = 300_000,
 ): Promise<RebuildResult> {
   const result: RebuildResult = {
@@ -45,66 +45,36 @@ export async function replayTotals(
     duplicates: 0,
     malformed: 0,
   };
-  const pending = new Set([...targets].filter(([, t]) => t > 0).map(([p]) => p));
-  if (pending.size === 0) return result;
-  const kafka = createKafka(config, { clientSuffix: "rebuild" });
-  const groupId = `${config.aggregatorGroup}-rebuild-${Date.now().toString(36)}`;
-  const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
+  const to = new Map([...targets].filter(([, t]) => t > 0n));
+  if (to.size === 0) return result;
   const seen = new Map<number, Set<string>>();
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => finish = r);
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: ({ batch }) => {
-        const p = batch.partition;
-        const target = targets.get(p) ?? 0;
-        let ids = seen.get(p);
-        if (!ids) seen.set(p, ids = new Set());
-        for (const m of batch.messages) {
-          const off = Number(m.offset);
-          if (off >= target) {
-            pending.delete(p);
-            break;
-          }
-          result.records++;
-          const v = validateRecord(m.value);
-          if (!v.ok) {
-            result.malformed++;
-          } else if (ids.has(v.event.event_id)) {
-            result.duplicates++;
-          } else {
-            ids.add(v.event.event_id);
-            result.valid++;
-            const key = `${new Date(windowStart(v.time)).toISOString()}|${v.event.action}`;
-            const t = result.totals.get(key) ?? { events: 0, revenueCents: 0 };
-            t.events++;
-            t.revenueCents += revenueCents(v.event);
-            result.totals.set(key, t);
-          }
-          if (off >= target - 1) pending.delete(p);
-        }
-        if (pending.size === 0) finish();
-        return Promise.resolve();
-      },
-    });
-    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs));
-    const r = await Promise.race([finished.then(() => "ok" as const), timer]);
-    if (r === "timeout") {
-      throw new Error(
-        `rebuild: timed out after ${timeoutMs} ms reading ${topic}; partitions not reaching their checkpoint: ${
-          [...pending].join(",")
-        } (records deleted by retention?)`,
-      );
+  await readTopic(createKafkaClient(config, { clientSuffix: "rebuild" }), topic, (batch) => {
+    let ids = seen.get(batch.partition);
+    if (!ids) seen.set(batch.partition, ids = new Set());
+    for (const m of batch.records) {
+      result.records++;
+      const v = validateRecord(m.value);
+      if (!v.ok) {
+        result.malformed++;
+      } else if (ids.has(v.event.event_id)) {
+        result.duplicates++;
+      } else {
+        ids.add(v.event.event_id);
+        result.valid++;
+        const key = `${new Date(windowStart(v.time)).toISOString()}|${v.event.action}`;
+        const t = result.totals.get(key) ?? { events: 0, revenueCents: 0 };
+        t.events++;
+        t.revenueCents += revenueCents(v.event);
+        result.totals.set(key, t);
+      }
     }
-  } finally {
-    await consumer.disconnect().catch(() => {});
-    const admin = kafka.admin();
-    await admin.connect().then(() => admin.deleteGroups([groupId])).catch(() => {});
-    await admin.disconnect().catch(() => {});
-  }
+  }, { to, timeoutMs }).catch((e) => {
+    throw new Error(
+      `rebuild: cannot read ${topic} up to the stored checkpoints (records deleted by retention?): ${
+        reasonOf(e)
+      }`,
+    );
+  });
   return result;
 }
 
@@ -230,7 +200,7 @@ export const rebuildCommand: Command = {
         console.error(`rebuild: no aggregator checkpoints for topic ${topic}; nothing to compare`);
         return 2;
       }
-      const targets = new Map(cps.map((c) => [c.partition, Number(c.next_offset)]));
+      const targets = new Map(cps.map((c) => [c.partition, BigInt(c.next_offset)]));
       const rebuilt = await replayTotals(ctx.config, topic, targets, timeoutMs);
       await writeRebuild(sql, schema, topic, rebuilt.totals);
       const live = await liveTotals(sql, topic);

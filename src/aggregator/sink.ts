@@ -14,7 +14,7 @@ export const PROCESSOR = "aggregator";
 
 /** The checkpoint moved under us: another owner claimed the partition (we are a zombie). */
 export class FencedError extends Error {
-  constructor(topic: string, partition: number, epoch: number, prevNext: number) {
+  constructor(topic: string, partition: number, epoch: number, prevNext: bigint) {
     super(
       `partition ${topic}/${partition} was claimed by another consumer (our epoch ${epoch}, expected next_offset ${prevNext})`,
     );
@@ -45,8 +45,8 @@ export async function claimPartition(
     returning next_offset, replay_offset, watermark, owner_epoch`;
   const r = rows[0]!;
   return {
-    nextOffset: Number(r.next_offset),
-    replayOffset: Number(r.replay_offset),
+    nextOffset: BigInt(r.next_offset),
+    replayOffset: BigInt(r.replay_offset),
     watermark: r.watermark === null ? null : r.watermark.getTime(),
     epoch: Number(r.owner_epoch),
   };

@@ -41,13 +41,13 @@ export interface WindowAgg {
   /** Sum of purchase revenue, integer cents. */
   revenueCents: number;
   /** Offset of the first record counted into this window (replay must start at or before it). */
-  firstOffset: number;
+  firstOffset: bigint;
   /** Changed since the last successful flush. */
   dirty: boolean;
 }
 
 /** A new, empty window aggregate. */
-export function emptyWindow(start: number, firstOffset: number): WindowAgg {
+export function emptyWindow(start: number, firstOffset: bigint): WindowAgg {
   return { start, counts: ACTIONS.map(() => 0), revenueCents: 0, firstOffset, dirty: true };
 }
 

@@ -5,8 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Message } from "kafkajs";
-import { createKafka, ensureTopic } from "../kafka/mod.ts";
+import { createKafkaClient, type OutRecord } from "../kafka/mod.ts";
 import { createSql, postgresError } from "../postgres/mod.ts";
 import type { Command, ModuleContext } from "../runtime/module.ts";
 import { createS3 } from "../s3/mod.ts";
@@ -163,22 +162,20 @@ export async function runBackfill(args: string[], { config, log }: ModuleContext
   const scan = scanOptions(v);
   const s3 = createS3(config, { maxAttempts: 3 });
   const store = new S3Store(s3, config.archiveBucket);
-  const kafka = createKafka(config, { clientSuffix: "backfill" });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const kafka = createKafkaClient(config, { clientSuffix: "backfill" });
+  const producer = kafka.producer();
   let selected = 0;
   let sent = 0;
   try {
     const objects = await listArchive(store, prefix, topic, scan);
     if (!v["dry-run"]) {
       const admin = kafka.admin();
-      await admin.connect();
-      await ensureTopic(admin, target, config.partitions).finally(() => admin.disconnect());
-      await producer.connect();
+      await admin.ensureTopic(target, config.partitions).finally(() => admin.close());
     }
-    let batch: Message[] = [];
+    let batch: OutRecord[] = [];
     const flush = async () => {
       if (batch.length === 0 || v["dry-run"]) return void (batch = []);
-      await producer.send({ topic: target, messages: batch, acks: -1 });
+      await producer.send(target, batch);
       sent += batch.length;
       batch = [];
     };
@@ -188,7 +185,7 @@ export async function runBackfill(args: string[], { config, log }: ModuleContext
       if (!val.ok && !v["include-malformed"]) continue;
       if (t < from.getTime() || t >= to.getTime()) continue;
       selected++;
-      batch.push({ key: r.key ?? null, value: r.value ?? null, timestamp: String(r.timestamp) });
+      batch.push({ key: r.key ?? null, value: r.value ?? null, timestamp: r.timestamp });
       if (batch.length >= 4000) await flush();
     }
     await flush();
@@ -200,7 +197,7 @@ export async function runBackfill(args: string[], { config, log }: ModuleContext
     log.info("backfill done", { selected, sent });
     return 0;
   } finally {
-    await producer.disconnect().catch(() => {});
+    await producer.close();
     s3.destroy();
   }
 }

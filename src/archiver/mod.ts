@@ -4,12 +4,7 @@
  *
  * @module
  */
-export {
-  type ArchiverOptions,
-  createArchiver,
-  type RunningArchiver,
-  startArchiver,
-} from "./consumer.ts";
+export { type ArchiverOptions, createArchiver, openArchiveStore, startArchiver } from "./module.ts";
 export { archiverCommands, runArchiveLs, runBackfill, runVerify } from "./commands.ts";
 export * from "./key.ts";
 export {

@@ -1,5 +1,5 @@
 /**
- * One partition's archiving state machine, independent of kafkajs: takes records in offset
+ * One partition's archiving state machine, independent of Kafka: takes records in offset
  * order, cuts them into batches by the flush policy, and uploads closed batches one at a time
  * following the ledger protocol (reserve boundary → PutObject → commit). See `ledger.ts` for
  * the exactly-once argument.
@@ -55,8 +55,6 @@ export interface PartitionDeps {
   onDurable?: (entry: LedgerEntry, bodyBytes: number) => Promise<void>;
   /** Called when the backlog drops below the limit (resume fetching). */
   onDrained?: () => void;
-  /** Test hook: runs between the ledger entry and the upload (widens the crash window). */
-  afterReserve?: (entry: LedgerEntry) => Promise<void>;
   /** Called when the ledger holds another writer's boundary: re-`init` and seek. */
   onConflict?: (existing: LedgerEntry) => void;
 }
@@ -350,7 +348,6 @@ export class PartitionWriter implements BudgetMember {
             return;
           }
         }
-        await this.deps.afterReserve?.(entry);
         const body = await b.finish();
         const putStarted = performance.now();
         await retry(

@@ -122,6 +122,14 @@ function topicName(raw: string): string {
   return v;
 }
 
+function instanceId(raw: string): string {
+  const v = raw.trim();
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(v)) {
+    throw new Error("not 1..200 letters, digits, '.', '_', '-'");
+  }
+  return v;
+}
+
 function bucketName(raw: string): string {
   const v = raw.trim();
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v)) {
@@ -183,6 +191,16 @@ export const settings = {
     doc: "Bootstrap brokers (host:port, comma-separated)",
     expect: "host:port[,host:port...] without a scheme",
     parse: parseBrokers,
+    group: "kafka",
+  },
+  kafkaClient: {
+    env: "NEXUS_KAFKA_CLIENT",
+    flag: "kafka-client",
+    default: "platformatic",
+    doc:
+      "Kafka client library: platformatic (@platformatic/kafka: cooperative rebalancing, static membership) or kafkajs (eager rebalancing, no static membership)",
+    expect: "platformatic or kafkajs",
+    parse: oneOf(["platformatic", "kafkajs"] as const),
     group: "kafka",
   },
   kafkaClientId: {
@@ -271,6 +289,15 @@ export const settings = {
       "Consumer-group session timeout of the aggregator and the archiver: how long a crashed or frozen process keeps its partitions before the group moves them (heartbeat = min(3 s, timeout/3), rebalance timeout = 2 x timeout); the broker must allow it (group.min/max.session.timeout.ms)",
     expect: "an integer 6000..1800000",
     parse: int(6000, 1_800_000),
+    group: "kafka",
+  },
+  instanceId: {
+    env: "NEXUS_INSTANCE_ID",
+    flag: "instance-id",
+    doc:
+      "Static consumer-group membership (group.instance.id, platformatic client): a process restarted within the session timeout takes its partitions back without a rebalance; unique per process (a second live process with the same id is fenced)",
+    expect: "1..200 letters, digits, '.', '_', '-'",
+    parse: instanceId,
     group: "kafka",
   },
   aggregatorGroup: {

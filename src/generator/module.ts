@@ -24,7 +24,6 @@ export const startGenerator: ModuleStarter = async ({ config, log }) => {
   const topic = config.clickTopic;
   const partitions = await ensureClickTopic(config, topic, config.partitions);
   const producer = createProducer(config);
-  await producer.connect();
   const params = defaultStreamParams({
     seed: Math.floor(Date.now() / 1000) >>> 0,
     events: Number.MAX_SAFE_INTEGER,
@@ -47,7 +46,7 @@ export const startGenerator: ModuleStarter = async ({ config, log }) => {
         },
       });
     } finally {
-      await producer.disconnect().catch(() => {});
+      await producer.close();
     }
   })();
   let stopping: Promise<void> | undefined;

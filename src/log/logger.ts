@@ -41,8 +41,14 @@ export function configureLogging(options: LoggerOptions): void {
 
 function fmtValue(v: unknown): string {
   if (typeof v === "string") return /[\s="]/.test(v) ? JSON.stringify(v) : v;
+  if (typeof v === "bigint") return String(v);
   if (v instanceof Error) return JSON.stringify(v.message);
-  return JSON.stringify(v) ?? String(v);
+  return JSON.stringify(v, (_k, x) => typeof x === "bigint" ? String(x) : x) ?? String(v);
+}
+
+/** Fields with a value: `undefined` ones are left out of the line. */
+function present(fields: Record<string, unknown> | undefined): [string, unknown][] {
+  return Object.entries(fields ?? {}).filter(([, v]) => v !== undefined);
 }
 
 /** Creates a logger for namespace `ns` (e.g. `aggregator`). */
@@ -54,12 +60,17 @@ export function createLogger(ns: string, options: LoggerOptions = {}): Logger {
     const time = new Date().toISOString();
     if (o.format === "json") {
       const f: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(fields ?? {})) {
+      for (const [k, v] of present(fields)) {
         f[k] = v instanceof Error ? v.message : v;
       }
-      write(JSON.stringify({ time, level, ns, msg, ...f }));
+      write(
+        JSON.stringify(
+          { time, level, ns, msg, ...f },
+          (_k, x) => typeof x === "bigint" ? String(x) : x,
+        ),
+      );
     } else {
-      const extra = Object.entries(fields ?? {}).map(([k, v]) => ` ${k}=${fmtValue(v)}`).join("");
+      const extra = present(fields).map(([k, v]) => ` ${k}=${fmtValue(v)}`).join("");
       write(`${time} ${level.toUpperCase().padEnd(5)} [${ns}] ${msg}${extra}`);
     }
   };

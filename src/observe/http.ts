@@ -76,8 +76,10 @@ async function dlqRecords(res: ObserveResources): Promise<number | null> {
   return await res.withAdmin(async (admin) => {
     const topics = await admin.listTopics();
     if (!topics.includes(res.config.dlqTopic)) return null;
-    const offs = await admin.fetchTopicOffsets(res.config.dlqTopic);
-    return offs.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+    const offs = await admin.offsets(res.config.dlqTopic);
+    let n = 0;
+    for (const o of offs.values()) n += Number(o.high - o.low);
+    return n;
   });
 }
 

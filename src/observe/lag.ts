@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Admin } from "kafkajs";
+import type { Admin } from "../kafka/mod.ts";
 import {
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
@@ -80,8 +80,8 @@ export async function topicOffsets(
   admin: Admin,
   topic: string,
 ): Promise<Map<number, { low: number; end: number }>> {
-  const offs = await admin.fetchTopicOffsets(topic);
-  return new Map(offs.map((o) => [o.partition, { low: Number(o.low), end: Number(o.high) }]));
+  const offs = await admin.offsets(topic);
+  return new Map([...offs].map(([p, o]) => [p, { low: Number(o.low), end: Number(o.high) }]));
 }
 
 /** Committed offsets of `group` on `topic`; partitions with none are absent. */
@@ -90,16 +90,8 @@ export async function committedOffsets(
   group: string,
   topic: string,
 ): Promise<Map<number, number>> {
-  const res = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-  const out = new Map<number, number>();
-  for (const t of res) {
-    if (t.topic !== topic) continue;
-    for (const p of t.partitions) {
-      const o = Number(p.offset);
-      if (o >= 0) out.set(p.partition, o);
-    }
-  }
-  return out;
+  const res = await admin.committedOffsets(group, topic);
+  return new Map([...res].map(([p, o]) => [p, Number(o)]));
 }
 
 /** The aggregator's Postgres checkpoints of `topic`: next offset and watermark. */

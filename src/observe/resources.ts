@@ -1,20 +1,19 @@
 /**
- * The clients the observability endpoints share: one Kafka admin (connected on first use,
- * reconnected after a failure), one small Postgres pool, and a lag report cached briefly so
+ * The clients the observability endpoints share: one Kafka admin (created on first use,
+ * replaced after a failure), one small Postgres pool, and a lag report cached briefly so
  * the dashboard's polling and Prometheus scrapes don't multiply broker requests.
  *
  * @module
  */
-import type { Admin } from "kafkajs";
 import type { Config } from "../config/mod.ts";
-import { createKafka } from "../kafka/mod.ts";
+import { type Admin, createKafkaClient } from "../kafka/mod.ts";
 import { createSql, type Sql } from "../postgres/mod.ts";
 import type { RunningModule } from "../runtime/module.ts";
 import { collectLag, lagTargets, type PartitionLag } from "./lag.ts";
 
 /** Shared, lazily created clients. */
 export class ObserveResources {
-  #admin: Promise<Admin> | undefined;
+  #admin: Admin | undefined;
   #sql: Sql | undefined;
   #lag: { at: number; value: Promise<PartitionLag[]>; failed: boolean } | undefined;
   #closed = false;
@@ -26,31 +25,26 @@ export class ObserveResources {
     readonly lagTtlMs = 1000,
   ) {}
 
-  /** The Kafka admin client, connected. */
-  admin(): Promise<Admin> {
-    if (this.#closed) return Promise.reject(new Error("observability stopped"));
-    if (!this.#admin) {
-      const admin = createKafka(this.config, {
-        clientSuffix: "observe",
-        connectionTimeout: 3000,
-        retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 },
-      }).admin();
-      this.#admin = admin.connect().then(() => admin);
-      this.#admin.catch(() => (this.#admin = undefined));
-    }
+  /** The Kafka admin client (connects on first use). */
+  admin(): Admin {
+    if (this.#closed) throw new Error("observability stopped");
+    this.#admin ??= createKafkaClient(this.config, {
+      clientSuffix: "observe",
+      connectTimeoutMs: 3000,
+      requestTimeoutMs: 10_000,
+    }).admin();
     return this.#admin;
   }
 
-  /** Runs `fn` with the admin; drops the connection when it fails so the next call reconnects. */
+  /** Runs `fn` with the admin; drops the client when it fails so the next call reconnects. */
   async withAdmin<T>(fn: (a: Admin) => Promise<T>): Promise<T> {
-    const p = this.admin();
-    const a = await p;
+    const a = this.admin();
     try {
       return await fn(a);
     } catch (e) {
-      if (this.#admin === p) {
+      if (this.#admin === a) {
         this.#admin = undefined;
-        a.disconnect().catch(() => {});
+        a.close().catch(() => {});
       }
       throw e;
     }
@@ -99,7 +93,7 @@ export class ObserveResources {
     this.#closed = true;
     const admin = this.#admin;
     this.#admin = undefined;
-    await admin?.then((a) => a.disconnect()).catch(() => {});
+    await admin?.close();
     await this.#sql?.end({ timeout: 2 }).catch(() => {});
     this.#sql = undefined;
   }

@@ -7,7 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Config } from "../config/mod.ts";
-import { createKafka } from "../kafka/mod.ts";
+import { createKafkaClient } from "../kafka/mod.ts";
 import { createSql, postgresError } from "../postgres/mod.ts";
 import { reasonOf, ServiceError } from "../runtime/errors.ts";
 import type { Command } from "../runtime/module.ts";
@@ -25,16 +25,17 @@ export interface StatusReport {
 /** Gathers the report (Kafka required; Postgres and S3 best effort, with warnings). */
 export async function gatherStatus(config: Config): Promise<StatusReport> {
   const warnings: string[] = [];
-  const admin = createKafka(config, {
+  const admin = createKafkaClient(config, {
     clientSuffix: "status",
-    connectionTimeout: 3000,
-    retry: { retries: 2, initialRetryTime: 300, maxRetryTime: 1000 },
+    connectTimeoutMs: 3000,
+    requestTimeoutMs: 10_000,
   }).admin();
   const sql = createSql(config, { max: 1, connectTimeout: 5 });
   const s3 = createS3(config, { maxAttempts: 2 });
   try {
+    let topics: string[];
     try {
-      await admin.connect();
+      topics = await admin.listTopics();
     } catch (e) {
       throw new ServiceError(
         `Cannot connect to Kafka: KAFKA_BROKERS is "${config.kafkaBrokers.join(",")}": ${
@@ -43,7 +44,6 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
         { setting: "KAFKA_BROKERS", retriable: true, cause: e },
       );
     }
-    const topics = await admin.listTopics();
     if (!topics.includes(config.clickTopic)) {
       throw new ServiceError(
         `Cannot report status: topic "${config.clickTopic}" does not exist. Fix: set NEXUS_CLICK_TOPIC to the pipeline's topic.`,
@@ -73,7 +73,7 @@ export async function gatherStatus(config: Config): Promise<StatusReport> {
     });
     return { topic: config.clickTopic, partitions, warnings };
   } finally {
-    await admin.disconnect().catch(() => {});
+    await admin.close();
     await sql.end({ timeout: 1 }).catch(() => {});
     s3.destroy();
   }

@@ -163,14 +163,14 @@ async function liveBrokers(ports: ClusterNodePorts[], ids: number[]): Promise<nu
     const own = await probeKafka(
       "nexus-stack-cluster-health",
       [`127.0.0.1:${p.client}`],
-      () => Promise.resolve(),
+      (admin) => admin.brokers(),
     );
     if (!own.ok) return `kafka-${p.id}: ${own.reason}`;
   }
   const r = await probeKafka(
     "nexus-stack-cluster-health",
     wanted.map((p) => `127.0.0.1:${p.client}`),
-    async (admin) => (await admin.describeCluster()).brokers.length,
+    async (admin) => (await admin.brokers()).length,
   );
   return r.ok ? r.value : r.reason;
 }

@@ -184,7 +184,7 @@ async function saslLogin(port: number, password: string): Promise<string | undef
   const r = await probeKafka(
     "nexus-stack-sasl-check",
     [`127.0.0.1:${port}`],
-    () => Promise.resolve(),
+    (admin) => admin.brokers(),
     {
       mechanism: "scram-sha-512",
       username: KAFKA_SASL_USERNAME,
@@ -266,12 +266,12 @@ async function clientPort(ctx: StackContext): Promise<number> {
   return (await readRunRecord(ctx.paths, "kafka"))?.port ?? ctx.ports.kafka;
 }
 
-/** Healthy when a kafkajs admin connects and `describeCluster()` lists a broker. */
+/** Healthy when an admin connects and the cluster's metadata lists a broker. */
 async function check(ctx: StackContext): Promise<string | undefined> {
   const port = await clientPort(ctx);
   const r = await probeKafka("nexus-stack-health", [`127.0.0.1:${port}`], async (admin) => {
-    const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 ? undefined : "the cluster lists no broker yet";
+    const brokers = await admin.brokers();
+    return brokers.length > 0 ? undefined : "the cluster lists no broker yet";
   });
   return r.ok ? r.value : r.reason;
 }

@@ -1,10 +1,10 @@
 /**
- * One short-lived kafkajs admin for the stack's health checks: short timeouts, no retries,
- * no logging, always disconnected afterwards.
+ * One short-lived Kafka admin (through the product's Kafka port) for the stack's health
+ * checks: short timeouts, few retries, always closed afterwards.
  *
  * @module
  */
-import { type Admin, Kafka, logLevel, type SASLOptions } from "kafkajs";
+import { type Admin, kafkaClientFor, type SaslSettings } from "../kafka/mod.ts";
 import { reasonOf } from "./errors.ts";
 
 /** The outcome of a probe: the value `fn` returned, or why it could not run. */
@@ -15,24 +15,20 @@ export async function probeKafka<T>(
   clientId: string,
   brokers: string[],
   fn: (admin: Admin) => Promise<T>,
-  sasl?: SASLOptions,
+  sasl?: SaslSettings,
 ): Promise<ProbeResult<T>> {
-  const kafka = new Kafka({
-    clientId,
+  const admin = kafkaClientFor("platformatic", {
     brokers,
+    clientId,
     sasl,
-    connectionTimeout: sasl ? 3000 : 2000,
-    requestTimeout: 5000,
-    retry: { retries: 0 },
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
+    connectTimeoutMs: sasl ? 3000 : 2000,
+    requestTimeoutMs: 5000,
+  }).admin();
   try {
-    await admin.connect();
     return { ok: true, value: await fn(admin) };
   } catch (e) {
     return { ok: false, reason: reasonOf(e) };
   } finally {
-    await admin.disconnect().catch(() => {});
+    await admin.close();
   }
 }

@@ -1,0 +1,274 @@
+/**
+ * The aggregator's partition handler: what the partition consumer core (`src/kafka/`) runs
+ * for one partition. It claims the partition in PostgreSQL (a new owner epoch fences any
+ * previous owner), rebuilds state by replaying from the stored replay offset, feeds records
+ * to `PartitionState`, and flushes each plan in one compare-and-set transaction
+ * (`writeFlush`), dead letters first.
+ *
+ * Flushes happen when `NEXUS_FLUSH_MAX_EVENTS` records are pending (inside `take`, so the
+ * partition's next records wait while the core keeps fetching them) and on every tick; other
+ * partitions flush concurrently, each in its own transaction. A flush that PostgreSQL refuses
+ * for a retriable reason is retried with backoff; one fenced by a newer owner reopens the
+ * partition (the core claims it again if this process still owns it).
+ *
+ * @module
+ */
+import type {
+  CloseReason,
+  ConsumedRecord,
+  PartitionContext,
+  PartitionHandler,
+} from "../kafka/mod.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Sql } from "../postgres/mod.ts";
+import { reasonOf } from "../runtime/errors.ts";
+import { recordFlush } from "../observe/metrics.ts";
+import type { DeadLetterQueue } from "./dlq.ts";
+import { type PartitionOptions, PartitionState } from "./partials.ts";
+import { claimPartition, FencedError, PROCESSOR, writeFlush } from "./sink.ts";
+
+/** Per-record counters of one partition (summed over partitions for status). */
+export interface AggregatorStats {
+  eventsIn: number;
+  counted: number;
+  duplicates: number;
+  late: number;
+  dead: number;
+  replayed: number;
+  fenced: number;
+}
+
+/** What every partition of one aggregator process shares. */
+export interface AggregatorShared {
+  topic: string;
+  sql: Sql;
+  dlq: DeadLetterQueue;
+  log: Logger;
+  partition: PartitionOptions;
+  /** Pending live records that trigger a flush. */
+  flushMaxEvents: number;
+  idleTimeoutMs: number;
+  allowedLatenessMs: number;
+  /** Open windows + dedup ids + pending rows over all partitions above which fetching pauses. */
+  maxStateEntries: number;
+  /** Counters of partitions no longer owned (their stats are folded in when they close). */
+  closed: AggregatorStats;
+  /** Live handlers (for the shared state bound and status). */
+  handlers: Set<AggregatorPartition>;
+  /** Set when the state bound was exceeded, cleared below half of it (hysteresis). */
+  overBound: boolean;
+  /** Wall-clock ms of the last successful flush of any partition. */
+  lastFlushAt?: number;
+}
+
+/** Empty counters. */
+export function emptyStats(): AggregatorStats {
+  return { eventsIn: 0, counted: 0, duplicates: 0, late: 0, dead: 0, replayed: 0, fenced: 0 };
+}
+
+/** Open windows + dedup ids + pending rows over all live partitions. */
+export function sharedStateSize(shared: AggregatorShared): number {
+  let n = 0;
+  for (const h of shared.handlers) n += h.state?.stateSize ?? 0;
+  return n;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+
+/** One partition of the aggregator. */
+export class AggregatorPartition implements PartitionHandler {
+  readonly #shared: AggregatorShared;
+  readonly #ctx: PartitionContext;
+  /** Null until `open` claimed the partition. */
+  state: PartitionState | null = null;
+  readonly #fenced = { n: 0 };
+  /** Set when a flush was fenced: the core is reopening the partition. */
+  #gone = false;
+  /** Wall-clock ms since this partition has not been ready (state bound), or undefined. */
+  #blockedSince?: number;
+
+  constructor(shared: AggregatorShared, ctx: PartitionContext) {
+    this.#shared = shared;
+    this.#ctx = ctx;
+    shared.handlers.add(this);
+  }
+
+  get partition(): number {
+    return this.#ctx.partition;
+  }
+
+  /** Counters of this partition since it was opened. */
+  get stats(): AggregatorStats {
+    const s = this.state?.stats;
+    return {
+      eventsIn: s?.eventsIn ?? 0,
+      counted: s?.counted ?? 0,
+      duplicates: s?.duplicates ?? 0,
+      late: s?.late ?? 0,
+      dead: s?.dead ?? 0,
+      replayed: s?.replayed ?? 0,
+      fenced: this.#fenced.n,
+    };
+  }
+
+  async open(): Promise<bigint> {
+    const { sql, topic, log, partition } = this.#shared;
+    const p = this.#ctx.partition;
+    const cp = await claimPartition(sql, topic, p);
+    this.state = new PartitionState(topic, p, cp, partition);
+    log.info("partition claimed", {
+      partition: p,
+      epoch: cp.epoch,
+      replay_offset: String(cp.replayOffset),
+      next_offset: String(cp.nextOffset),
+      watermark: cp.watermark === null ? null : new Date(cp.watermark).toISOString(),
+    });
+    return cp.replayOffset;
+  }
+
+  async take(records: readonly ConsumedRecord[]): Promise<number> {
+    const st = this.state!;
+    const max = this.#shared.flushMaxEvents;
+    for (const r of records) {
+      st.process(r);
+      if (st.pendingEvents >= max) {
+        await this.#flushRetrying();
+        if (this.#gone) return records.length; // fenced: the core reopens the partition
+      }
+    }
+    if (sharedStateSize(this.#shared) > this.#shared.maxStateEntries) await this.#flushRetrying();
+    return records.length;
+  }
+
+  ready(): boolean {
+    const shared = this.#shared;
+    const size = sharedStateSize(shared);
+    if (size > shared.maxStateEntries) {
+      if (!shared.overBound) {
+        shared.log.warn("state bound reached; pausing fetching until windows close", {
+          state_entries: size,
+          max: shared.maxStateEntries,
+        });
+      }
+      shared.overBound = true;
+    } else if (size <= shared.maxStateEntries / 2) shared.overBound = false;
+    if (shared.overBound) this.#blockedSince ??= Date.now();
+    else this.#blockedSince = undefined;
+    return !shared.overBound;
+  }
+
+  async tick(now: number): Promise<void> {
+    const st = this.state;
+    if (!st) return;
+    st.highWatermark = this.#ctx.highWatermark;
+    const { idleTimeoutMs, allowedLatenessMs } = this.#shared;
+    if (this.#blockedSince !== undefined && now - this.#blockedSince >= idleTimeoutMs) {
+      // held back by the state bound for a whole idle timeout: let windows close
+      st.watermark.advanceTo(now - allowedLatenessMs);
+    } else {
+      st.idleAdvance(now);
+    }
+    try {
+      await this.#flushOnce();
+    } catch (e) {
+      this.#shared.log.warn("flush failed; will retry", {
+        partition: st.partition,
+        error: reasonOf(e),
+      });
+    }
+  }
+
+  async close(reason: CloseReason): Promise<void> {
+    const shared = this.#shared;
+    try {
+      // hand over as much as possible: a newer owner fences this write, which is fine
+      if (this.state && reason !== "lost") await this.#flushOnce();
+    } catch (e) {
+      if (!(e instanceof FencedError)) {
+        shared.log.warn("final flush failed; state will be replayed by the next owner", {
+          partition: this.#ctx.partition,
+          error: reasonOf(e),
+        });
+      }
+    } finally {
+      const s = this.stats;
+      const c = shared.closed;
+      c.eventsIn += s.eventsIn;
+      c.counted += s.counted;
+      c.duplicates += s.duplicates;
+      c.late += s.late;
+      c.dead += s.dead;
+      c.replayed += s.replayed;
+      c.fenced += s.fenced;
+      shared.handlers.delete(this);
+      this.state = null;
+    }
+  }
+
+  /**
+   * Writes the pending plan once. False when fenced (the partition reopens); throws other
+   * failures.
+   */
+  async #flushOnce(): Promise<boolean> {
+    const st = this.state;
+    if (!st || this.#gone) return false;
+    const plan = st.plan();
+    if (!plan) return true;
+    const shared = this.#shared;
+    const started = performance.now();
+    try {
+      await shared.dlq.send(shared.topic, st.partition, plan.dead);
+      await writeFlush(shared.sql, plan, { processor: PROCESSOR });
+    } catch (e) {
+      if (e instanceof FencedError) {
+        this.#gone = true;
+        // a final flush after the partition moved is expected to lose to the new owner
+        if (this.#ctx.signal.aborted) return false;
+        this.#fenced.n++;
+        shared.log.warn("fenced: another consumer owns the partition; dropping its state", {
+          partition: st.partition,
+          error: e.message,
+        });
+        this.#ctx.reopen("fenced by a newer owner");
+        return false;
+      }
+      throw e;
+    }
+    st.committed(plan);
+    shared.lastFlushAt = Date.now();
+    recordFlush("aggregator", (performance.now() - started) / 1000);
+    this.#ctx.commit(plan.nextOffset);
+    return true;
+  }
+
+  /** Flushes, retrying with backoff until it works, is fenced or the partition closes. */
+  async #flushRetrying(): Promise<void> {
+    let delay = 250;
+    const signal = this.#ctx.signal;
+    for (let attempt = 1; !signal.aborted && !this.#gone; attempt++) {
+      try {
+        await this.#flushOnce();
+        return;
+      } catch (e) {
+        this.#shared.log.warn("flush failed; retrying", {
+          partition: this.#ctx.partition,
+          attempt,
+          error: reasonOf(e),
+          retry_in_ms: delay,
+        });
+        await sleep(delay, signal);
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  }
+}
