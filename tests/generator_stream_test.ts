@@ -4,7 +4,12 @@
  * exactly.
  */
 import assert from "node:assert/strict";
-import { ACTIONS, MALFORMED_KINDS, validateRecord } from "../src/events/mod.ts";
+import {
+  ACTIONS,
+  MALFORMED_KINDS,
+  validateRecord,
+  VALUE_MALFORMED_KINDS,
+} from "../src/events/mod.ts";
 import { computeManifest, defaultStreamParams, produceStream } from "../src/generator/mod.ts";
 import { createKafkaClient, readTopic, topicEnds } from "../src/kafka/mod.ts";
 import { testConfig, uniqueName } from "./_support.ts";
@@ -33,7 +38,7 @@ Deno.test("generator: produced stream recounted by an independent consumer match
     });
     assert.ok(progressCalls >= 7);
     assert.deepEqual(m, computeManifest(p), "produced manifest = dry-run manifest");
-    for (const k of MALFORMED_KINDS) assert.ok(m.malformed[k] > 0, k);
+    for (const k of VALUE_MALFORMED_KINDS) assert.ok(m.malformed[k] > 0, k);
     assert.ok(m.duplicates > 0);
 
     const offs = await topicEnds(kafka, topic);

@@ -13,19 +13,21 @@
  *
  * @module
  */
-import type {
-  CloseReason,
-  ConsumedRecord,
-  PartitionContext,
-  PartitionHandler,
+import {
+  type CloseReason,
+  type ConsumedRecord,
+  KafkaError,
+  type PartitionContext,
+  type PartitionHandler,
 } from "../kafka/mod.ts";
 import type { Logger } from "../log/logger.ts";
-import type { Sql } from "../postgres/mod.ts";
+import { classifyPostgresError, type Sql } from "../postgres/mod.ts";
 import { reasonOf } from "../runtime/errors.ts";
 import { recordFlush } from "../observe/metrics.ts";
 import type { DeadLetterQueue } from "./dlq.ts";
 import { type PartitionOptions, PartitionState } from "./partials.ts";
-import { claimPartition, FencedError, PROCESSOR, writeFlush } from "./sink.ts";
+import { claimPartition, FencedError, PROCESSOR, UnstorableRecords, writeFlush } from "./sink.ts";
+import type { TopicTime } from "./watermark.ts";
 
 /** Per-record counters of one partition (summed over partitions for status). */
 export interface AggregatorStats {
@@ -59,6 +61,11 @@ export interface AggregatorShared {
   overBound: boolean;
   /** Wall-clock ms of the last successful flush of any partition. */
   lastFlushAt?: number;
+  /**
+   * The topic-wide event-time view for `partition` (`watermark.ts` rules 4 and 5); undefined
+   * when it cannot be read now (the partition then simply does not advance this tick).
+   */
+  topicTime(partition: number, now: number): Promise<TopicTime | undefined>;
 }
 
 /** Empty counters. */
@@ -142,11 +149,11 @@ export class AggregatorPartition implements PartitionHandler {
     for (const r of records) {
       st.process(r);
       if (st.pendingEvents >= max) {
-        await this.#flushRetrying();
+        await this.#flush(true);
         if (this.#gone) return records.length; // fenced: the core reopens the partition
       }
     }
-    if (sharedStateSize(this.#shared) > this.#shared.maxStateEntries) await this.#flushRetrying();
+    if (sharedStateSize(this.#shared) > this.#shared.maxStateEntries) await this.#flush(true);
     return records.length;
   }
 
@@ -171,21 +178,16 @@ export class AggregatorPartition implements PartitionHandler {
     const st = this.state;
     if (!st) return;
     st.highWatermark = this.#ctx.highWatermark;
-    const { idleTimeoutMs, allowedLatenessMs } = this.#shared;
-    if (this.#blockedSince !== undefined && now - this.#blockedSince >= idleTimeoutMs) {
-      // held back by the state bound for a whole idle timeout: let windows close
-      st.watermark.advanceTo(now - allowedLatenessMs);
-    } else {
-      st.idleAdvance(now);
+    const idle = st.isIdle(now);
+    // held back by the state bound for a whole idle timeout: treated as idle, so windows
+    // can close by the topic's event time (never by the wall clock unless live)
+    const held = this.#blockedSince !== undefined &&
+      now - this.#blockedSince >= this.#shared.idleTimeoutMs;
+    if (idle || held) {
+      const topic = await this.#shared.topicTime(st.partition, now);
+      if (topic) st.watermark.advanceIdle(topic, now, st.live);
     }
-    try {
-      await this.#flushOnce();
-    } catch (e) {
-      this.#shared.log.warn("flush failed; will retry", {
-        partition: st.partition,
-        error: reasonOf(e),
-      });
-    }
+    await this.#flush(false);
   }
 
   async close(reason: CloseReason): Promise<void> {
@@ -251,15 +253,46 @@ export class AggregatorPartition implements PartitionHandler {
     return true;
   }
 
-  /** Flushes, retrying with backoff until it works, is fenced or the partition closes. */
-  async #flushRetrying(): Promise<void> {
+  /**
+   * Flushes. Late events PostgreSQL refuses are dead-lettered as `unstorable` and the rest is
+   * written at once. Transient failures (connections, timeouts, a broker moving) are retried
+   * with backoff when `retry` (until written, fenced or closed), else left to the next tick;
+   * failures retrying cannot fix stop the module (thrown).
+   */
+  async #flush(retry: boolean): Promise<void> {
     let delay = 250;
     const signal = this.#ctx.signal;
-    for (let attempt = 1; !signal.aborted && !this.#gone; attempt++) {
+    for (let attempt = 1; !this.#gone && !(retry && signal.aborted); attempt++) {
       try {
         await this.#flushOnce();
         return;
       } catch (e) {
+        const st = this.state;
+        if (e instanceof UnstorableRecords && st) {
+          const moved = st.reject(new Set(e.offsets.keys()), (o) => e.offsets.get(o)!);
+          this.#shared.log.warn("late events PostgreSQL cannot store are dead-lettered", {
+            partition: st.partition,
+            records: moved,
+            offsets: [...e.offsets.keys()].slice(0, 5).join(","),
+            error: [...e.offsets.values()][0],
+          });
+          continue;
+        }
+        if (!transient(e)) {
+          throw new Error(
+            `Cannot flush partition ${this.#shared.topic}/${this.#ctx.partition}: ${
+              reasonOf(e)
+            } (not retried: retrying cannot fix it)`,
+            { cause: e },
+          );
+        }
+        if (!retry) {
+          this.#shared.log.warn("flush failed; will retry", {
+            partition: this.#ctx.partition,
+            error: reasonOf(e),
+          });
+          return;
+        }
         this.#shared.log.warn("flush failed; retrying", {
           partition: this.#ctx.partition,
           attempt,
@@ -271,4 +304,10 @@ export class AggregatorPartition implements PartitionHandler {
       }
     }
   }
+}
+
+/** True when retrying a failed flush may succeed: Kafka or PostgreSQL outages, not data. */
+function transient(e: unknown): boolean {
+  if (e instanceof KafkaError) return e.retriable;
+  return classifyPostgresError(e) === "transient";
 }

@@ -12,7 +12,8 @@ import type { ModuleContext, ModuleStarter, RunningModule } from "../runtime/mod
 import { DeadLetterQueue } from "./dlq.ts";
 import { AggregatorPartition, type AggregatorShared, emptyStats } from "./handler.ts";
 import { aggregatorStatus } from "./status.ts";
-import { registerTopic } from "./sink.ts";
+import { registerTopic, topicTimes } from "./sink.ts";
+import { topicTime } from "./watermark.ts";
 import { WINDOW_MS } from "./window.ts";
 
 /** Tuning and collaborators; every field is optional. */
@@ -60,6 +61,7 @@ export function createAggregator(
           allowedLatenessMs: config.allowedLatenessMs,
           idleTimeoutMs: config.idleTimeoutMs,
           dedupHorizonMs: options.dedupHorizonMs ?? 2 * WINDOW_MS,
+          maxFutureMs: config.maxFutureMs,
         },
         flushMaxEvents: config.flushMaxEvents,
         idleTimeoutMs: config.idleTimeoutMs,
@@ -68,6 +70,31 @@ export function createAggregator(
         closed: emptyStats(),
         handlers: new Set(),
         overBound: false,
+        topicTime: (partition, now) => topicView(partition, now),
+      };
+      // Every partition's stored event-time state, read at most every half tick and shared
+      // by this process's partitions; its own partitions are taken from memory (fresher).
+      const tickMs = Math.min(config.flushIntervalMs, 1000);
+      let stored: { at: number; value: ReturnType<typeof topicTimes> } | undefined;
+      const topicView = async (partition: number, now: number) => {
+        if (!stored || now - stored.at >= tickMs / 2) {
+          stored = { at: now, value: topicTimes(sql, topic) };
+          stored.value.catch(() => {});
+        }
+        const read = await stored.value.catch(() => undefined);
+        if (!read) return undefined;
+        const views = new Map(read.views.map((v) => [v.partition, v]));
+        for (const h of shared.handlers) {
+          const st = h.state;
+          if (!st) continue;
+          views.set(h.partition, {
+            partition: h.partition,
+            watermark: st.watermark.value,
+            idle: st.isIdle(now),
+            live: st.live,
+          });
+        }
+        return topicTime([...views.values()], read.partitions, partition);
       };
       const release = async () => {
         await shared.dlq.stop();
@@ -76,7 +103,7 @@ export function createAggregator(
       return {
         group: config.aggregatorGroup,
         handler: (_p, pctx) => new AggregatorPartition(shared, pctx),
-        tickMs: Math.min(config.flushIntervalMs, 1000),
+        tickMs,
         offsetsEveryMs: Math.max(1000, Math.min(5000, Math.floor(config.idleTimeoutMs / 3))),
         release,
         status: (progress) => aggregatorStatus(shared, progress),

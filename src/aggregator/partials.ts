@@ -4,6 +4,10 @@
  * events and dead letters). Pure: no I/O. `consumer.ts` feeds it records; `sink.ts` writes
  * the `FlushPlan` it produces.
  *
+ * Event time: see `watermark.ts` for the rules (watermark, idleness, clock guard). A record
+ * whose event time is too far ahead of its Kafka record timestamp is dead-lettered
+ * (`future_timestamp`) before it can move the watermark.
+ *
  * Replay rule (exactly-once after a restart): records below the stored `nextOffset` were
  * already processed and their effects are in Postgres. They are replayed only to rebuild
  * state, and classified against the stored watermark `W`: a record whose window ends after
@@ -15,7 +19,7 @@
  */
 import { type ClickEvent, type MalformedKind, validateRecord } from "../events/mod.ts";
 import { DedupSet } from "./dedup.ts";
-import { Watermark } from "./watermark.ts";
+import { isLive, type TopicTime, Watermark } from "./watermark.ts";
 import {
   addToWindow,
   emptyWindow,
@@ -31,6 +35,8 @@ export interface PartitionOptions {
   idleTimeoutMs: number;
   /** Dedup ids are kept until window end + this ≤ watermark. */
   dedupHorizonMs: number;
+  /** Clock guard: largest lead of an event time over its record timestamp (ms). */
+  maxFutureMs: number;
 }
 
 /** What Postgres says about a partition when it is claimed. */
@@ -44,6 +50,8 @@ export interface Checkpoint {
 /** One consumed record. */
 export interface InputRecord {
   offset: bigint;
+  /** Kafka record timestamp, epoch ms. */
+  timestamp: number;
   key: Uint8Array | null;
   value: Uint8Array | null;
 }
@@ -58,6 +66,9 @@ export interface LateRecord {
   action: string;
   revenueCents: number;
   eventJson: string;
+  /** The record, kept in case PostgreSQL refuses to store the event (it is then dead-lettered). */
+  key: Uint8Array | null;
+  value: Uint8Array | null;
 }
 
 /** A malformed record waiting to be dead-lettered. */
@@ -75,7 +86,8 @@ export interface DeadRecord {
 export interface PartialRow {
   windowStart: number;
   counts: number[];
-  revenueCents: number;
+  /** Exact sum of purchase revenue, integer cents. */
+  revenueCents: bigint;
 }
 
 /** Everything one flush of one partition writes, in one transaction. */
@@ -88,6 +100,10 @@ export interface FlushPlan {
   nextOffset: bigint;
   replayOffset: bigint;
   watermark: number | null;
+  /** Caught up and silent for the idle timeout (other owners read it: `watermark.ts`). */
+  idle: boolean;
+  /** Event time tracks record time and the wall clock (`watermark.ts` `isLive`). */
+  live: boolean;
   partials: PartialRow[];
   late: LateRecord[];
   dead: DeadRecord[];
@@ -111,6 +127,11 @@ export class PartitionState {
   committedNext: bigint;
   #committedReplay: bigint;
   #committedWatermark: number | null;
+  #committedIdle = false;
+  #committedLive = false;
+  /** Record timestamp of the last valid record, and the wall clock when it was processed. */
+  #lastRecordTs: number | null = null;
+  #lastSeenAt = 0;
   /** Watermark of the checkpoint this state was rebuilt from (replay classification). */
   readonly #replayWatermark: number | null;
   #late: LateRecord[] = [];
@@ -161,12 +182,21 @@ export class PartitionState {
     this.position = rec.offset + 1n;
     this.lastRecordAt = now;
     const replay = rec.offset < this.committedNext;
-    const v = validateRecord(rec.value);
+    const v = validateRecord(rec.value, {
+      recordTimestamp: rec.timestamp,
+      maxFutureMs: this.opts.maxFutureMs,
+    });
+    if (v.ok) {
+      this.#lastRecordTs = rec.timestamp;
+      this.#lastSeenAt = now;
+    }
     if (replay) {
       this.stats.replayed++;
       if (v.ok) this.#replay(v.event, v.time, rec.offset);
       return "replayed";
     }
+    const key = rec.key;
+    const value = rec.value;
     this.stats.eventsIn++;
     this.pendingEvents++;
     if (!v.ok) {
@@ -174,19 +204,22 @@ export class PartitionState {
         offset: rec.offset,
         reason: v.reason,
         detail: v.detail,
-        key: rec.key,
-        value: rec.value,
+        key,
+        value,
         produced: false,
       });
       this.stats.dead++;
       return "dead";
     }
-    return this.#live(v.event, v.time, rec.offset);
+    return this.#live(v.event, v.time, rec.offset, key, value);
   }
 
   #replay(event: ClickEvent, time: number, offset: bigint): void {
     const ws = windowStart(time);
     if (this.dedup.has(event.event_id)) return;
+    // the watermark a replayed record saw when it was first processed is at most the stored
+    // one, and its own event time moved it: observe it again so idle rules see the same
+    this.watermark.observe(time);
     const w = this.#replayWatermark;
     if (w === null || windowEnd(ws) > w) {
       this.#count(event, ws, offset);
@@ -204,7 +237,13 @@ export class PartitionState {
     this.dedup.add(event.event_id, ws, offset);
   }
 
-  #live(event: ClickEvent, time: number, offset: bigint): Outcome {
+  #live(
+    event: ClickEvent,
+    time: number,
+    offset: bigint,
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+  ): Outcome {
     const ws = windowStart(time);
     const id = event.event_id;
     if (this.dedup.has(id) || this.#lateIds.has(id)) {
@@ -223,6 +262,8 @@ export class PartitionState {
         action: event.action,
         revenueCents: revenueCents(event),
         eventJson: JSON.stringify(event),
+        key,
+        value,
       });
       this.#lateIds.add(id);
       if (this.dedup.retains(ws, wm)) this.dedup.add(id, ws, offset);
@@ -237,11 +278,28 @@ export class PartitionState {
     return outcome;
   }
 
-  /** Idle advance (see `Watermark.idleAdvance`), only when caught up with the log end. */
-  idleAdvance(now = Date.now()): boolean {
+  /** Caught up with the log end and without records for the idle timeout. */
+  isIdle(now = Date.now()): boolean {
     if (this.replaying) return false;
     if (this.highWatermark >= 0n && this.position < this.highWatermark) return false;
-    return this.watermark.idleAdvance(now, this.lastRecordAt);
+    return now - this.lastRecordAt >= this.opts.idleTimeoutMs;
+  }
+
+  /** True when this partition's event time tracks its record time and the wall clock. */
+  get live(): boolean {
+    const last = this.#lastRecordTs;
+    if (last === null) return false;
+    return isLive(this.watermark.maxEventTime, last, this.#lastSeenAt, this.opts);
+  }
+
+  /**
+   * Applies the topic's event-time progress to this partition while it is idle (see
+   * `watermark.ts`): the topic's frontier while another partition is active, the wall clock
+   * only when the whole topic is idle and live. True when the watermark moved.
+   */
+  advanceIdle(topic: TopicTime, now = Date.now()): boolean {
+    if (!this.isIdle(now)) return false;
+    return this.watermark.advanceIdle(topic, now, this.live);
   }
 
   /** Number of open windows plus retained dedup ids: the memory this partition holds. */
@@ -271,9 +329,12 @@ export class PartitionState {
     // dedup buckets retained after pruning at `wm`
     const dmin = this.#dedupMinAfterPrune(wm);
     if (dmin !== null && dmin < replay) replay = dmin;
+    const idle = this.isIdle();
+    const live = this.live;
     const changed = partials.length > 0 || this.#late.length > 0 || this.#dead.length > 0 ||
       this.position !== this.committedNext || wm !== this.#committedWatermark ||
-      replay !== this.#committedReplay;
+      replay !== this.#committedReplay || idle !== this.#committedIdle ||
+      live !== this.#committedLive;
     if (!changed) return null;
     return {
       topic: this.topic,
@@ -283,6 +344,8 @@ export class PartitionState {
       nextOffset: this.position,
       replayOffset: replay,
       watermark: wm,
+      idle,
+      live,
       partials,
       late: [...this.#late],
       dead: [...this.#dead],
@@ -301,6 +364,8 @@ export class PartitionState {
     this.committedNext = plan.nextOffset;
     this.#committedReplay = plan.replayOffset;
     this.#committedWatermark = plan.watermark;
+    this.#committedIdle = plan.idle;
+    this.#committedLive = plan.live;
     const wm = plan.watermark;
     for (const [start, w] of this.windows) {
       if (plan.partials.some((p) => p.windowStart === start)) w.dirty = false;
@@ -311,5 +376,34 @@ export class PartitionState {
     if (this.#late.length === 0) this.#lateIds.clear();
     else for (const l of plan.late) this.#lateIds.delete(l.eventId);
     this.pendingEvents = 0;
+  }
+
+  /**
+   * Turns pending late events PostgreSQL refused to store (`offsets`) into dead letters
+   * (`unstorable`, with the database's reason), so the next plan writes the rest.
+   */
+  reject(offsets: ReadonlySet<bigint>, detail: (offset: bigint) => string): number {
+    const keep: LateRecord[] = [];
+    let moved = 0;
+    for (const l of this.#late) {
+      if (!offsets.has(l.offset)) {
+        keep.push(l);
+        continue;
+      }
+      this.#dead.push({
+        offset: l.offset,
+        reason: "unstorable",
+        detail: detail(l.offset),
+        key: l.key,
+        value: l.value,
+        produced: false,
+      });
+      this.#lateIds.delete(l.eventId);
+      this.stats.late--;
+      this.stats.dead++;
+      moved++;
+    }
+    this.#late = keep;
+    return moved;
   }
 }

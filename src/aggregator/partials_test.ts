@@ -60,7 +60,7 @@ class FakeStore {
     for (const r of plan.partials) {
       this.partials.set(`${plan.partition}|${r.windowStart}`, {
         counts: [...r.counts],
-        rev: r.revenueCents,
+        rev: Number(r.revenueCents),
       });
     }
     for (const l of plan.late) if (!this.late.has(l.eventId)) this.late.set(l.eventId, l);
@@ -131,7 +131,7 @@ function runPartition(
   };
   while (st.position < BigInt(log.length)) {
     const off = st.position;
-    st.process({ offset: off, key: null, value: log[Number(off)]! }, 0);
+    st.process({ offset: off, timestamp: REC_TS, key: null, value: log[Number(off)]! }, 0);
     step++;
     if (step % sched.flushEvery === 0) {
       if (sched.crashesInTxn.has(step)) {
@@ -150,10 +150,13 @@ function runPartition(
   assertEquals(st.windows.size, 0);
 }
 
+/** Record timestamps of these tests: far after every event, so the clock guard never fires. */
+const REC_TS = Date.UTC(2100, 0, 1);
 const OPTS: PartitionOptions = {
   allowedLatenessMs: 10_000,
   idleTimeoutMs: 1000,
   dedupHorizonMs: 60_000,
+  maxFutureMs: 300_000,
 };
 
 /** Events over ~5 minutes with ids e0..eN and some re-used ids (duplicates). */
@@ -264,13 +267,31 @@ Deno.test("a late event goes to the ledger with its lateness; a copy within the 
   const a: Ev = { id: "a", time: T0 + 1000, action: 0, cents: 1, qty: 1 };
   const b: Ev = { id: "b", time: T0 + 200_000, action: 0, cents: 1, qty: 1 };
   const late: Ev = { id: "c", time: T0 + 5000, action: 4, cents: 250, qty: 2 };
-  assertEquals(st.process({ offset: 0n, key: null, value: bytes(a) }), "counted");
-  assertEquals(st.process({ offset: 1n, key: null, value: bytes(b) }), "counted");
-  assertEquals(st.process({ offset: 2n, key: null, value: bytes(late) }), "late");
-  assertEquals(st.process({ offset: 3n, key: null, value: bytes(late) }), "duplicate");
-  assertEquals(st.process({ offset: 4n, key: null, value: bytes(a) }), "duplicate");
-  assertEquals(st.process({ offset: 5n, key: null, value: MALFORMED }), "dead");
-  assertEquals(st.process({ offset: 5n, key: null, value: MALFORMED }), "skipped");
+  assertEquals(
+    st.process({ offset: 0n, timestamp: REC_TS, key: null, value: bytes(a) }),
+    "counted",
+  );
+  assertEquals(
+    st.process({ offset: 1n, timestamp: REC_TS, key: null, value: bytes(b) }),
+    "counted",
+  );
+  assertEquals(
+    st.process({ offset: 2n, timestamp: REC_TS, key: null, value: bytes(late) }),
+    "late",
+  );
+  assertEquals(
+    st.process({ offset: 3n, timestamp: REC_TS, key: null, value: bytes(late) }),
+    "duplicate",
+  );
+  assertEquals(
+    st.process({ offset: 4n, timestamp: REC_TS, key: null, value: bytes(a) }),
+    "duplicate",
+  );
+  assertEquals(st.process({ offset: 5n, timestamp: REC_TS, key: null, value: MALFORMED }), "dead");
+  assertEquals(
+    st.process({ offset: 5n, timestamp: REC_TS, key: null, value: MALFORMED }),
+    "skipped",
+  );
   const plan = st.plan()!;
   assertEquals(plan.late.length, 1);
   assertEquals(plan.late[0]!.latenessMs, T0 + 200_000 - 10_000 - (T0 + 60_000));
@@ -294,14 +315,26 @@ Deno.test("replay below the stored next_offset rebuilds open windows without re-
   );
   const old: Ev = { id: "x", time: T0 + 1000, action: 0, cents: 1, qty: 1 }; // final window
   const open: Ev = { id: "y", time: T0 + 75_000, action: 1, cents: 1, qty: 1 };
-  assertEquals(st.process({ offset: 0n, key: null, value: bytes(old) }), "replayed");
-  assertEquals(st.process({ offset: 1n, key: null, value: bytes(open) }), "replayed");
-  assertEquals(st.process({ offset: 2n, key: null, value: MALFORMED }), "replayed");
+  assertEquals(
+    st.process({ offset: 0n, timestamp: REC_TS, key: null, value: bytes(old) }),
+    "replayed",
+  );
+  assertEquals(
+    st.process({ offset: 1n, timestamp: REC_TS, key: null, value: bytes(open) }),
+    "replayed",
+  );
+  assertEquals(
+    st.process({ offset: 2n, timestamp: REC_TS, key: null, value: MALFORMED }),
+    "replayed",
+  );
   assertEquals(st.replaying, false);
   assertEquals(st.dedup.has("x"), true);
   assertEquals(st.windows.size, 1);
   assertEquals(st.plan(), null); // nothing new to write
-  assertEquals(st.process({ offset: 3n, key: null, value: bytes(old) }), "duplicate");
+  assertEquals(
+    st.process({ offset: 3n, timestamp: REC_TS, key: null, value: bytes(old) }),
+    "duplicate",
+  );
 });
 
 Deno.test("property: with a short dedup horizon, copies re-sent soon after are still counted once (crashes included)", () => {

@@ -17,7 +17,7 @@ import { PROCESSOR } from "./sink.ts";
 import { revenueCents, windowStart } from "./window.ts";
 
 /** Totals per `windowStartIso|action`: events and revenue cents. */
-export type TotalsByKey = Map<string, { events: number; revenueCents: number }>;
+export type TotalsByKey = Map<string, { events: number; revenueCents: bigint }>;
 
 /** What a replay of the topic found. */
 export interface RebuildResult {
@@ -53,7 +53,10 @@ export async function replayTotals(
     if (!ids) seen.set(batch.partition, ids = new Set());
     for (const m of batch.records) {
       result.records++;
-      const v = validateRecord(m.value);
+      const v = validateRecord(m.value, {
+        recordTimestamp: m.timestamp,
+        maxFutureMs: config.maxFutureMs,
+      });
       if (!v.ok) {
         result.malformed++;
       } else if (ids.has(v.event.event_id)) {
@@ -62,9 +65,9 @@ export async function replayTotals(
         ids.add(v.event.event_id);
         result.valid++;
         const key = `${new Date(windowStart(v.time)).toISOString()}|${v.event.action}`;
-        const t = result.totals.get(key) ?? { events: 0, revenueCents: 0 };
+        const t = result.totals.get(key) ?? { events: 0, revenueCents: 0n };
         t.events++;
-        t.revenueCents += revenueCents(v.event);
+        t.revenueCents += BigInt(revenueCents(v.event));
         result.totals.set(key, t);
       }
     }
@@ -81,7 +84,7 @@ export async function replayTotals(
 /** Live totals per `windowStartIso|action`: window partials plus the late ledger. */
 export async function liveTotals(sql: Sql, topic: string): Promise<TotalsByKey> {
   const rows = await sql<{ ws: Date; action: string; events: string; rev: string }[]>`
-    select ws, action, sum(events)::bigint as events, sum(rev)::bigint as rev from (
+    select ws, action, sum(events)::bigint as events, sum(rev)::text as rev from (
       select window_start as ws, action, event_count as events, revenue_cents as rev
         from window_partials where topic = ${topic}
       union all
@@ -91,7 +94,7 @@ export async function liveTotals(sql: Sql, topic: string): Promise<TotalsByKey> 
   for (const r of rows) {
     out.set(`${r.ws.toISOString()}|${r.action}`, {
       events: Number(r.events),
-      revenueCents: Number(r.rev),
+      revenueCents: BigInt(r.rev),
     });
   }
   return out;
@@ -102,8 +105,8 @@ export function diffTotals(expected: TotalsByKey, actual: TotalsByKey): string[]
   const out: string[] = [];
   const keys = [...new Set([...expected.keys(), ...actual.keys()])].sort();
   for (const k of keys) {
-    const e = expected.get(k) ?? { events: 0, revenueCents: 0 };
-    const a = actual.get(k) ?? { events: 0, revenueCents: 0 };
+    const e = expected.get(k) ?? { events: 0, revenueCents: 0n };
+    const a = actual.get(k) ?? { events: 0, revenueCents: 0n };
     if (e.events !== a.events || e.revenueCents !== a.revenueCents) {
       const [ws, action] = k.split("|");
       out.push(
@@ -119,7 +122,7 @@ async function writeRebuild(sql: Sql, schema: string, topic: string, totals: Tot
     await tx`create schema if not exists ${tx(schema)}`;
     await tx`create table if not exists ${tx(schema)}.minute_totals (
       topic text not null, window_start timestamptz not null, action text not null,
-      event_count bigint not null, revenue_cents bigint not null,
+      event_count bigint not null, revenue_cents numeric(38, 0) not null,
       rebuilt_at timestamptz not null default now(),
       primary key (topic, window_start, action))`;
     await tx`delete from ${tx(schema)}.minute_totals where topic = ${topic}`;
@@ -132,7 +135,7 @@ async function writeRebuild(sql: Sql, schema: string, topic: string, totals: Tot
         from unnest(${tx.array(keys.map((k) => k.split("|")[0]!))}::timestamptz[],
                     ${tx.array(keys.map((k) => k.split("|")[1]!))}::text[],
                     ${tx.array(keys.map((k) => String(totals.get(k)!.events)))}::bigint[],
-                    ${tx.array(keys.map((k) => String(totals.get(k)!.revenueCents)))}::bigint[])
+                    ${tx.array(keys.map((k) => String(totals.get(k)!.revenueCents)))}::numeric[])
           as s(ws, action, n, rev)`;
   });
 }

@@ -5,9 +5,11 @@
  *
  * @module
  */
-import type { Sql } from "../postgres/mod.ts";
+import { classifyPostgresError, type Sql, type TransactionSql as Tx } from "../postgres/mod.ts";
 import { ACTIONS } from "../events/mod.ts";
-import type { Checkpoint, FlushPlan } from "./partials.ts";
+import { reasonOf } from "../runtime/errors.ts";
+import type { Checkpoint, FlushPlan, LateRecord } from "./partials.ts";
+import type { PartitionTime } from "./watermark.ts";
 
 /** The `processor` value of the aggregator's rows in `consumer_checkpoints`. */
 export const PROCESSOR = "aggregator";
@@ -22,7 +24,63 @@ export class FencedError extends Error {
   }
 }
 
+/**
+ * PostgreSQL refused to store some late events (their values: a NUL character, a lone
+ * surrogate): the flush was rolled back; `offsets` maps each refused record to the reason.
+ */
+export class UnstorableRecords extends Error {
+  readonly offsets: Map<bigint, string>;
+  constructor(offsets: Map<bigint, string>) {
+    super(`PostgreSQL refused ${offsets.size} late event(s): ${[...offsets.values()][0]}`);
+    this.name = "UnstorableRecords";
+    this.offsets = offsets;
+  }
+}
+
 const iso = (ms: number | null): string | null => ms === null ? null : new Date(ms).toISOString();
+
+async function insertLate(tx: Tx, topic: string, partition: number, l: LateRecord[]) {
+  await tx`
+    insert into late_events
+      (topic, event_id, partition, "offset", window_start, window_end, action,
+       revenue_cents, watermark, lateness_ms, event)
+    select ${topic}, s.event_id, ${partition}, s.off, s.ws, s.ws + interval '1 minute',
+           s.action, s.rev, s.wm, s.lat, s.ev::jsonb
+      from unnest(${tx.array(l.map((x) => x.eventId))}::text[],
+                  ${tx.array(l.map((x) => String(x.offset)))}::bigint[],
+                  ${tx.array(l.map((x) => iso(x.windowStart)!))}::timestamptz[],
+                  ${tx.array(l.map((x) => x.action))}::text[],
+                  ${tx.array(l.map((x) => String(x.revenueCents)))}::bigint[],
+                  ${tx.array(l.map((x) => iso(x.watermark)!))}::timestamptz[],
+                  ${tx.array(l.map((x) => String(x.latenessMs)))}::bigint[],
+                  ${tx.array(l.map((x) => x.eventJson))}::text[])
+        as s(event_id, off, ws, action, rev, wm, lat, ev)
+    on conflict (topic, event_id) do nothing`;
+}
+
+/**
+ * Writes the late events inside a savepoint. When PostgreSQL refuses their values, writes
+ * them one savepoint each to find which, and throws `UnstorableRecords` naming them: one
+ * hostile record never blocks its neighbours, and its reason is the database's own.
+ */
+async function writeLate(tx: Tx, topic: string, partition: number, late: LateRecord[]) {
+  try {
+    await tx.savepoint((sp) => insertLate(sp, topic, partition, late));
+    return;
+  } catch (e) {
+    if (classifyPostgresError(e) !== "data") throw e;
+  }
+  const refused = new Map<bigint, string>();
+  for (const l of late) {
+    try {
+      await tx.savepoint((sp) => insertLate(sp, topic, partition, [l]));
+    } catch (e) {
+      if (classifyPostgresError(e) !== "data") throw e;
+      refused.set(l.offset, `PostgreSQL refused the event: ${reasonOf(e)}`);
+    }
+  }
+  if (refused.size > 0) throw new UnstorableRecords(refused);
+}
 
 /**
  * Claims a partition: creates its checkpoint row or bumps its owner epoch, atomically, and
@@ -62,8 +120,6 @@ export async function registerTopic(sql: Sql, topic: string, partitions: number)
 /** Options of `writeFlush`. */
 export interface WriteOptions {
   processor?: string;
-  /** Test hook: runs inside the transaction after every write, before commit. */
-  inTransaction?: (plan: FlushPlan) => Promise<void>;
 }
 
 /**
@@ -72,6 +128,7 @@ export interface WriteOptions {
  * the previous next_offset; zero rows means we were fenced and nothing is written.
  *
  * @throws {FencedError} when the compare-and-set fails.
+ * @throws {UnstorableRecords} when PostgreSQL refuses some late events' values.
  */
 export async function writeFlush(
   sql: Sql,
@@ -86,6 +143,8 @@ export async function writeFlush(
          set next_offset = ${String(plan.nextOffset)}::bigint,
              replay_offset = ${String(plan.replayOffset)}::bigint,
              watermark = ${iso(plan.watermark)}::timestamptz,
+             idle = ${plan.idle},
+             live = ${plan.live},
              updated_at = now()
        where processor = ${processor} and topic = ${topic} and partition = ${partition}
          and owner_epoch = ${String(plan.epoch)}::bigint
@@ -115,7 +174,7 @@ export async function writeFlush(
         merge into window_partials t
         using (
           select * from unnest(${tx.array(ws)}::timestamptz[], ${tx.array(act)}::text[],
-                               ${tx.array(cnt)}::bigint[], ${tx.array(rev)}::bigint[])
+                               ${tx.array(cnt)}::bigint[], ${tx.array(rev)}::numeric[])
             as s(window_start, action, event_count, revenue_cents)
         ) s
         on t.topic = ${topic} and t.partition = ${partition}
@@ -127,25 +186,7 @@ export async function writeFlush(
           values (${topic}, ${partition}, s.window_start, s.action, s.event_count,
                   s.revenue_cents)`;
     }
-    if (plan.late.length > 0) {
-      const l = plan.late;
-      await tx`
-        insert into late_events
-          (topic, event_id, partition, "offset", window_start, window_end, action,
-           revenue_cents, watermark, lateness_ms, event)
-        select ${topic}, s.event_id, ${partition}, s.off, s.ws, s.ws + interval '1 minute',
-               s.action, s.rev, s.wm, s.lat, s.ev::jsonb
-          from unnest(${tx.array(l.map((x) => x.eventId))}::text[],
-                      ${tx.array(l.map((x) => String(x.offset)))}::bigint[],
-                      ${tx.array(l.map((x) => iso(x.windowStart)!))}::timestamptz[],
-                      ${tx.array(l.map((x) => x.action))}::text[],
-                      ${tx.array(l.map((x) => String(x.revenueCents)))}::bigint[],
-                      ${tx.array(l.map((x) => iso(x.watermark)!))}::timestamptz[],
-                      ${tx.array(l.map((x) => String(x.latenessMs)))}::bigint[],
-                      ${tx.array(l.map((x) => x.eventJson))}::text[])
-            as s(event_id, off, ws, action, rev, wm, lat, ev)
-        on conflict (topic, event_id) do nothing`;
-    }
+    if (plan.late.length > 0) await writeLate(tx, topic, partition, plan.late);
     if (plan.dead.length > 0) {
       const byReason = new Map<string, number>();
       for (const d of plan.dead) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
@@ -159,6 +200,31 @@ export async function writeFlush(
         on conflict (topic, partition, reason) do update
           set records = aggregator_dead_letters.records + excluded.records, updated_at = now()`;
     }
-    if (opts.inTransaction) await opts.inTransaction(plan);
   });
+}
+
+/**
+ * Every partition's stored event-time state of `topic` (watermark, idle, live) and the
+ * topic's partition count: the inputs of the topic-wide rules in `watermark.ts`.
+ */
+export async function topicTimes(
+  sql: Sql,
+  topic: string,
+  processor = PROCESSOR,
+): Promise<{ partitions: number; views: PartitionTime[] }> {
+  const [rows, topics] = await Promise.all([
+    sql<{ partition: number; watermark: Date | null; idle: boolean; live: boolean }[]>`
+      select partition, watermark, idle, live from consumer_checkpoints
+       where processor = ${processor} and topic = ${topic}`,
+    sql<{ partitions: number }[]>`select partitions from aggregator_topics where topic = ${topic}`,
+  ]);
+  return {
+    partitions: topics[0]?.partitions ?? rows.length,
+    views: rows.map((r) => ({
+      partition: r.partition,
+      watermark: r.watermark === null ? null : r.watermark.getTime(),
+      idle: r.idle,
+      live: r.live,
+    })),
+  };
 }

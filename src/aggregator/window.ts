@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { type Action, ACTIONS, type ClickEvent } from "../events/mod.ts";
+import { type Action, ACTIONS, type ClickEvent, revenueCents } from "../events/mod.ts";
+
+export { revenueCents };
 
 /** Length of a window in milliseconds (one minute). */
 export const WINDOW_MS = 60_000;
@@ -24,22 +26,14 @@ export const ACTION_INDEX: Readonly<Record<Action, number>> = Object.fromEntries
   ACTIONS.map((a, i) => [a, i]),
 ) as Record<Action, number>;
 
-/** Revenue of one event in integer cents: round(price × 100) × quantity; 0 unless a purchase. */
-export function revenueCents(event: ClickEvent): number {
-  if (event.action !== "purchase") return 0;
-  const price = event.price ?? 0;
-  const quantity = event.quantity ?? 1;
-  return Math.round(price * 100) * quantity;
-}
-
 /** The aggregate of one window for one partition. Values are absolute, not deltas. */
 export interface WindowAgg {
   /** Window start, epoch ms. */
   start: number;
   /** Events per action, indexed like `ACTIONS`. */
   counts: number[];
-  /** Sum of purchase revenue, integer cents. */
-  revenueCents: number;
+  /** Exact sum of purchase revenue, integer cents. */
+  revenueCents: bigint;
   /** Offset of the first record counted into this window (replay must start at or before it). */
   firstOffset: bigint;
   /** Changed since the last successful flush. */
@@ -48,13 +42,13 @@ export interface WindowAgg {
 
 /** A new, empty window aggregate. */
 export function emptyWindow(start: number, firstOffset: bigint): WindowAgg {
-  return { start, counts: ACTIONS.map(() => 0), revenueCents: 0, firstOffset, dirty: true };
+  return { start, counts: ACTIONS.map(() => 0), revenueCents: 0n, firstOffset, dirty: true };
 }
 
 /** Counts `event` into `w`. */
 export function addToWindow(w: WindowAgg, event: ClickEvent): void {
   w.counts[ACTION_INDEX[event.action]]! += 1;
-  w.revenueCents += revenueCents(event);
+  if (event.action === "purchase") w.revenueCents += BigInt(revenueCents(event));
   w.dirty = true;
 }
 
@@ -62,7 +56,7 @@ export function addToWindow(w: WindowAgg, event: ClickEvent): void {
 export interface WindowTotals {
   counts: Record<Action, number>;
   purchases: number;
-  revenueCents: number;
+  revenueCents: bigint;
 }
 
 /** Empty totals with every action at zero. */
@@ -70,7 +64,7 @@ export function emptyTotals(): WindowTotals {
   return {
     counts: Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<Action, number>,
     purchases: 0,
-    revenueCents: 0,
+    revenueCents: 0n,
   };
 }
 
@@ -86,6 +80,6 @@ export function addToTotals(
   t.counts[event.action] += 1;
   if (event.action === "purchase") {
     t.purchases += 1;
-    t.revenueCents += revenueCents(event);
+    t.revenueCents += BigInt(revenueCents(event));
   }
 }

@@ -106,6 +106,7 @@ export async function runVerify(args: string[], { config, log }: ModuleContext):
       readRecords(store, objects),
       from.getTime(),
       to.getTime(),
+      config.maxFutureMs,
     );
     let pg;
     try {

@@ -10,6 +10,15 @@
  * group committed; a committed offset ahead of the ledger is reported (those records would
  * otherwise be a silent gap) and ignored.
  *
+ * Faults: when the writer stops for good (S3 refused: 403 AccessDenied, 404 NoSuchBucket, ...;
+ * or the ledger is unreadable), in recovery or in its upload loop, the handler calls
+ * `ctx.fault`: the partition shows as failed at once (status, `/readyz`, `/metrics`, the
+ * dashboard) and, unless it is revoked first, the consumer fails after `NEXUS_FAULT_EXIT_MS`,
+ * so `run` exits non-zero. A faulted partition takes no records (`take` answers 0, `ready`
+ * false: its fetching stays paused). A fault in `open` (recovery) does not throw — the core
+ * would retry `open` forever — but keeps `open` pending until the partition is closed: the
+ * partition stays "opening" (nothing fetched, no position to report) and faulted.
+ *
  * @module
  */
 import type {
@@ -24,7 +33,7 @@ import type { FlushPolicy } from "./batch.ts";
 import type { BufferBudget } from "./budget.ts";
 import { PartitionWriter } from "./partition.ts";
 import type { ObjectStore } from "./store.ts";
-import type { BackoffPolicy } from "./uploader.ts";
+import { type BackoffPolicy, GaveUp } from "./uploader.ts";
 
 /** What every partition of one archiver process shares. */
 export interface ArchiverShared {
@@ -48,6 +57,14 @@ export interface ArchiverShared {
 
 /** How long one recovery attempt may wait for S3 before `open` fails (the core retries). */
 const RECOVER_WAIT_MS = 15_000;
+
+/** Resolves when `signal` aborts. */
+function closed(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener("abort", () => resolve(), { once: true })
+  );
+}
 
 /** One partition of the archiver. */
 export class ArchiverPartition implements PartitionHandler {
@@ -83,6 +100,7 @@ export class ArchiverPartition implements PartitionHandler {
         for (const h of shared.handlers) h.#ctx.wake();
       },
       onConflict: () => ctx.reopen("the ledger holds another writer's boundary"),
+      onFailure: (e) => ctx.fault(e),
     });
     shared.handlers.add(this);
   }
@@ -96,7 +114,17 @@ export class ArchiverPartition implements PartitionHandler {
     const p = this.#ctx.partition;
     const offsets = await admin.offsets(topic).catch(() => undefined);
     const floor = offsets?.get(p)?.low ?? 0n;
-    const r = await this.writer.init(floor, RECOVER_WAIT_MS);
+    let r;
+    try {
+      r = await this.writer.init(floor, RECOVER_WAIT_MS);
+    } catch (e) {
+      if (!(e instanceof GaveUp)) throw e; // an outage (RetryAborted): the core retries
+      // Retrying cannot help: the writer reported the fault (onFailure → ctx.fault). Stay
+      // "opening" until the partition is closed (revoked, shutdown, or the fault exit).
+      this.#ctx.fault(e);
+      await closed(this.#ctx.signal);
+      throw e;
+    }
     const next = this.writer.expected();
     if (!r.last && !r.pending) {
       if (floor > 0n) {
@@ -139,7 +167,7 @@ export class ArchiverPartition implements PartitionHandler {
         now,
       );
       if (res === "taken") this.#shared.totals.eventsIn++;
-      else if (res === "full") return i;
+      else if (res === "full" || res === "failed") return i;
       else if (res === "gap" || res === "uninitialised") {
         // the writer re-synced with the ledger (conflict): the core reopens the partition
         this.#ctx.reopen(`writer answered ${res} at offset ${r.offset}`);
@@ -154,6 +182,7 @@ export class ArchiverPartition implements PartitionHandler {
   }
 
   ready(): boolean {
+    if (this.writer.failure !== undefined) return false;
     const budget = this.#shared.budget;
     budget.enforce();
     return !budget.blocked && this.writer.backlog < this.#shared.maxQueued;

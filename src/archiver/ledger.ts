@@ -48,17 +48,51 @@ export interface Recovery {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-async function readJson<T>(store: ObjectStore, key: string): Promise<T | undefined> {
-  const body = await store.get(key);
-  return body === undefined ? undefined : JSON.parse(dec.decode(body)) as T;
-}
-
 /** Thrown when the ledger is inconsistent (e.g. overlapping entries): needs an operator. */
 export class LedgerError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "LedgerError";
   }
+}
+
+const OFFSET = /^\d{1,20}$/;
+
+/**
+ * Reads a ledger object and checks its shape (`check` names what is wrong, or returns
+ * nothing): an object that is not JSON or lacks a field is a `LedgerError`, never a crash or an
+ * endless retry.
+ */
+async function readJson<T>(
+  store: ObjectStore,
+  key: string,
+  check: (v: Record<string, unknown>) => string | undefined,
+): Promise<T | undefined> {
+  const body = await store.get(key);
+  if (body === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(dec.decode(body));
+  } catch (e) {
+    throw new LedgerError(`ledger object ${key} is not JSON: ${(e as Error).message}`);
+  }
+  const problem = typeof v !== "object" || v === null || Array.isArray(v)
+    ? "not a JSON object"
+    : check(v as Record<string, unknown>);
+  if (problem) throw new LedgerError(`ledger object ${key} is unreadable: ${problem}`);
+  return v as T;
+}
+
+function entryProblem(v: Record<string, unknown>): string | undefined {
+  if (typeof v.start !== "string" || !OFFSET.test(v.start)) return "start is not an offset";
+  if (typeof v.end !== "string" || !OFFSET.test(v.end)) return "end is not an offset";
+  if (BigInt(v.end) < BigInt(v.start)) return "end is before start";
+  if (typeof v.key !== "string" || v.key === "") return "key is missing";
+  return undefined;
+}
+
+function headProblem(v: Record<string, unknown>): string | undefined {
+  return typeof v.start === "string" && OFFSET.test(v.start) ? undefined : "start is not an offset";
 }
 
 /**
@@ -72,7 +106,11 @@ export async function recover(
   partition: number,
   floor = 0n,
 ): Promise<Recovery> {
-  const head = await readJson<{ start: string }>(store, headKey(prefix, topic, partition));
+  const head = await readJson<{ start: string }>(
+    store,
+    headKey(prefix, topic, partition),
+    headProblem,
+  );
   const hint = head ? BigInt(head.start) : undefined;
   const dir = ledgerDir(prefix, topic, partition);
   const startAfter = hint !== undefined && hint > 0n
@@ -83,7 +121,7 @@ export async function recover(
   for await (const o of store.list(dir, startAfter)) {
     const start = parseLedgerKey(o.key);
     if (start === undefined) continue;
-    const entry = await readJson<LedgerEntry>(store, o.key);
+    const entry = await readJson<LedgerEntry>(store, o.key, entryProblem);
     if (!entry) continue;
     walked++;
     if (last && BigInt(entry.start) <= BigInt(last.end)) {
@@ -120,7 +158,7 @@ export async function reserve(
     return { ok: true };
   } catch (e) {
     if (!(e instanceof AlreadyExists)) throw e;
-    const existing = await readJson<LedgerEntry>(store, key);
+    const existing = await readJson<LedgerEntry>(store, key, entryProblem);
     if (!existing) throw e;
     if (existing.end === body.end && existing.key === body.key) return { ok: true };
     return { ok: false, existing };
@@ -152,7 +190,7 @@ export async function listEntries(
   const out: LedgerEntry[] = [];
   for await (const o of store.list(ledgerDir(prefix, topic, partition))) {
     if (parseLedgerKey(o.key) === undefined) continue;
-    const e = await readJson<LedgerEntry>(store, o.key);
+    const e = await readJson<LedgerEntry>(store, o.key, entryProblem);
     if (e) out.push(e);
   }
   return out;

@@ -4,6 +4,12 @@
  * following the ledger protocol (reserve boundary → PutObject → commit). See `ledger.ts` for
  * the exactly-once argument.
  *
+ * Faults: S3 outages are retried forever (`uploader.ts`). A failure retrying cannot fix (a
+ * refusal such as 403 AccessDenied or 404 NoSuchBucket, an unreadable ledger: `s3_errors.ts`)
+ * in recovery or in the upload loop sets `failure`, drops the writer's buffered batches (the
+ * ledger makes that safe: a later owner re-reads them), calls `onFailure` once, and from then
+ * on `offer` answers "failed": the partition takes no more records.
+ *
  * @module
  */
 import type { Logger } from "../log/logger.ts";
@@ -13,7 +19,14 @@ import type { BudgetMember, BufferBudget } from "./budget.ts";
 import { dataKey } from "./key.ts";
 import { type LedgerEntry, recover, type Recovery, reserve, writeHead } from "./ledger.ts";
 import type { ObjectStore } from "./store.ts";
-import { type BackoffPolicy, describeFailure, retry, RetryAborted } from "./uploader.ts";
+import {
+  type BackoffPolicy,
+  describeFailure,
+  GaveUp,
+  isRetriable,
+  retry,
+  RetryAborted,
+} from "./uploader.ts";
 import { addArchiveBytes, recordFlush } from "../observe/metrics.ts";
 
 /** Outcome of offering a record. */
@@ -27,7 +40,9 @@ export type Offer =
   /** The record is past the expected next offset: seek to `expected()` (or accept the gap). */
   | "gap"
   /** The writer must recover from S3 first (`init`). */
-  | "uninitialised";
+  | "uninitialised"
+  /** The writer stopped for good (`failure`): take no more records of this partition. */
+  | "failed";
 
 /** A closed batch and, for a re-upload of a recorded boundary, that entry. */
 interface Closed {
@@ -57,6 +72,11 @@ export interface PartitionDeps {
   onDrained?: () => void;
   /** Called when the ledger holds another writer's boundary: re-`init` and seek. */
   onConflict?: (existing: LedgerEntry) => void;
+  /**
+   * Called once when the writer stops for good (`failure`: a refusal or an unreadable ledger,
+   * in `init` or in the upload loop); the partition should be reported faulted.
+   */
+  onFailure?: (error: unknown) => void;
 }
 
 /** Records taken between two budget checks (bounds the overshoot: ~64 lines per partition). */
@@ -82,7 +102,10 @@ export class PartitionWriter implements BudgetMember {
   lastFlushAt?: number;
   bytesUploaded = 0;
   objectsUploaded = 0;
-  /** Error that stopped the upload loop for good (not an outage: those are retried). */
+  /**
+   * Error that stopped the writer for good (not an outage: those are retried), a `GaveUp`
+   * from `init` or the upload loop.
+   */
   failure?: unknown;
 
   #sinceBudgetCheck = 0;
@@ -108,7 +131,7 @@ export class PartitionWriter implements BudgetMember {
   /** The open batch may be cut now: not a recorded range, and the queue has room. */
   get canCutEarly(): boolean {
     return this.#open !== undefined && this.#pending === undefined && !this.aborted &&
-      this.#queue.length < (this.deps.maxQueued ?? 2);
+      this.failure === undefined && this.#queue.length < (this.deps.maxQueued ?? 2);
   }
 
   /** Closes the open batch early (memory budget). */
@@ -167,27 +190,41 @@ export class PartitionWriter implements BudgetMember {
 
   /**
    * Recovers the position from the ledger, retrying through S3 outages; gives up with
-   * `RetryAborted` after `maxWaitMs` (the caller retries later) or when the writer is aborted.
+   * `RetryAborted` after `maxWaitMs` (the caller retries later) or when the writer is aborted,
+   * and with `GaveUp` on a refusal or an unreadable ledger (then `failure` is set and
+   * `onFailure` called: retrying later cannot help).
    */
   async init(floor = 0n, maxWaitMs?: number): Promise<Recovery> {
     const { store, prefix, topic, partition, log } = this.deps;
-    const r = await retry(
-      `recover ${topic}/${partition}`,
-      () => recover(store, prefix, topic, partition, floor),
-      {
-        ...this.deps.backoff,
-        signal: maxWaitMs === undefined
-          ? this.#abort.signal
-          : AbortSignal.any([this.#abort.signal, AbortSignal.timeout(maxWaitMs)]),
-        onRetry: (e, n, d) =>
-          log.warn("S3 unavailable while recovering; retrying", {
-            partition,
-            attempt: n,
-            delayMs: d,
-            error: describeFailure(e),
-          }),
-      },
-    );
+    if (this.failure !== undefined) throw this.failure;
+    let r: Recovery;
+    try {
+      r = await retry(
+        `recover ${topic}/${partition} from the ledger`,
+        () => recover(store, prefix, topic, partition, floor),
+        {
+          ...this.deps.backoff,
+          signal: maxWaitMs === undefined
+            ? this.#abort.signal
+            : AbortSignal.any([this.#abort.signal, AbortSignal.timeout(maxWaitMs)]),
+          onRetry: (e, n, d) =>
+            log.warn(
+              isRetriable(e)
+                ? "S3 unavailable while recovering; retrying"
+                : "S3 refused while recovering; trying again before giving up",
+              {
+                partition,
+                attempt: n,
+                delayMs: d,
+                error: describeFailure(e),
+              },
+            ),
+        },
+      );
+    } catch (e) {
+      if (e instanceof GaveUp && !this.aborted) this.#fail(e);
+      throw e;
+    }
     this.#next = r.next < floor && !r.last && !r.pending ? floor : r.next;
     this.#pending = r.pending;
     this.#dropBatches();
@@ -211,6 +248,7 @@ export class PartitionWriter implements BudgetMember {
 
   /** Offers the next record of the partition. */
   offer(r: RawRecord, now: number): Offer {
+    if (this.failure !== undefined) return "failed";
     if (!this.#ready) return "uninitialised";
     if (r.offset < this.#next) return "skip";
     if (r.offset > this.#next && !this.#open) return "gap";
@@ -273,6 +311,7 @@ export class PartitionWriter implements BudgetMember {
 
   /** Closes the open batch when it is older than `maxAgeMs` (idle partitions flush too). */
   tick(now: number): void {
+    if (this.failure !== undefined) return;
     if (this.#open && !this.#pending && this.#open.isExpired(this.deps.policy, now)) {
       this.#close();
     }
@@ -281,6 +320,25 @@ export class PartitionWriter implements BudgetMember {
   /** Closes the open batch regardless of its age (graceful stop). */
   flushOpen(): void {
     if (this.#open && !this.#pending) this.#close();
+  }
+
+  /**
+   * Stops the writer for good: records the failure, drops what it buffers (nothing of it is
+   * durable; the ledger makes a later owner re-read it) and notifies once.
+   */
+  #fail(e: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = e;
+    this.#dropBatches();
+    this.deps.budget?.remove(this);
+    this.deps.log.error(
+      "archiving stopped for this partition: S3 refused or the ledger is unreadable",
+      {
+        partition: this.deps.partition,
+        error: describeFailure(e),
+      },
+    );
+    this.deps.onFailure?.(e);
   }
 
   #close(entry?: LedgerEntry): boolean {
@@ -320,19 +378,24 @@ export class PartitionWriter implements BudgetMember {
         ...this.deps.backoff,
         signal: this.#abort.signal,
         onRetry: (e: unknown, n: number, d: number) =>
-          log.warn("S3 unavailable; upload retrying (fetching paused)", {
-            partition,
-            range: `${entry.start}..${entry.end}`,
-            attempt: n,
-            delayMs: d,
-            error: describeFailure(e),
-          }),
+          log.warn(
+            isRetriable(e)
+              ? "S3 unavailable; upload retrying (fetching paused)"
+              : "S3 refused the upload; trying again before giving up",
+            {
+              partition,
+              range: `${entry.start}..${entry.end}`,
+              attempt: n,
+              delayMs: d,
+              error: describeFailure(e),
+            },
+          ),
         onRecovered: (n: number) => log.info("S3 reachable again", { partition, attempts: n }),
       };
       try {
         if (!item.entry) {
           const res = await retry(
-            "reserve",
+            `reserve ledger entry ${topic}/${partition} o${entry.start}`,
             () => reserve(store, prefix, { ...entry, topic, partition }),
             opts,
           );
@@ -351,7 +414,7 @@ export class PartitionWriter implements BudgetMember {
         const body = await b.finish();
         const putStarted = performance.now();
         await retry(
-          "put",
+          `upload ${entry.key}`,
           () => store.put(entry.key, body, { contentType: "application/gzip" }),
           opts,
         );
@@ -378,8 +441,8 @@ export class PartitionWriter implements BudgetMember {
         await writeHead(store, prefix, topic, partition, BigInt(entry.start)).catch(() => {});
       } catch (e) {
         if (e instanceof RetryAborted || this.aborted || this.#queue[0] !== item) return;
-        this.failure = e;
-        log.error("archiving stopped for this partition", { partition, error: describeFailure(e) });
+        // GaveUp (refused, unreadable), or a bug: either way this loop cannot go on
+        this.#fail(e);
         return;
       }
     }

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { type Action, ACTIONS, validateRecord } from "../events/mod.ts";
+import { type Action, ACTIONS, DEFAULT_MAX_FUTURE_MS, validateRecord } from "../events/mod.ts";
+import { revenueCents } from "../aggregator/window.ts";
 import type { Sql } from "../postgres/mod.ts";
 import type { ArchivedRecord } from "./encode.ts";
 
@@ -18,7 +19,8 @@ import type { ArchivedRecord } from "./encode.ts";
 export interface WindowCounts {
   counts: Record<Action, number>;
   purchases: number;
-  revenueCents: number;
+  /** Exact, integer cents. */
+  revenueCents: bigint;
 }
 
 /** Per window start (ISO) counts. */
@@ -28,7 +30,7 @@ function empty(): WindowCounts {
   return {
     counts: Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<Action, number>,
     purchases: 0,
-    revenueCents: 0,
+    revenueCents: 0n,
   };
 }
 
@@ -49,13 +51,15 @@ export async function archiveTruth(
   records: AsyncIterable<ArchivedRecord> | Iterable<ArchivedRecord>,
   fromMs: number,
   toMs: number,
+  maxFutureMs = DEFAULT_MAX_FUTURE_MS,
 ): Promise<{ truth: Truth; stats: ScanStats }> {
   const truth: Truth = new Map();
   const seen = new Set<string>();
   const stats: ScanStats = { records: 0, valid: 0, duplicates: 0, malformed: 0, inRange: 0 };
   for await (const r of records) {
     stats.records++;
-    const v = validateRecord(r.value);
+    // the aggregator's clock guard, with the record timestamp the archive kept
+    const v = validateRecord(r.value, { recordTimestamp: r.timestamp, maxFutureMs });
     if (!v.ok) {
       stats.malformed++;
       continue;
@@ -76,7 +80,7 @@ export async function archiveTruth(
     w.counts[v.event.action]++;
     if (v.event.action === "purchase") {
       w.purchases++;
-      w.revenueCents += Math.round((v.event.price ?? 0) * 100) * (v.event.quantity ?? 0);
+      w.revenueCents += BigInt(revenueCents(v.event));
     }
   }
   return { truth, stats };
@@ -122,7 +126,7 @@ export async function postgresCounts(
   const rmTopic = await byTopic("revenue_minute");
   const rm = await sql<{ window_start: Date; purchases: string; cents: string }[]>`
     select window_start, sum(purchases)::bigint as purchases,
-           round(sum(revenue) * 100)::bigint as cents
+           round(sum(revenue) * 100)::text as cents
       from revenue_minute
      where window_start >= ${fromIso}::timestamptz and window_start < ${toIso}::timestamptz
        ${rmTopic ? sql`and topic = ${topic}` : sql``}
@@ -130,7 +134,7 @@ export async function postgresCounts(
   for (const r of rm) {
     const w = get(r.window_start);
     w.purchases += Number(r.purchases);
-    w.revenueCents += Number(r.cents);
+    w.revenueCents += BigInt(r.cents);
   }
 
   const lateCols = await columns(sql, "late_events");
@@ -142,7 +146,7 @@ export async function postgresCounts(
       ? sql`coalesce(round(sum(case when action = 'purchase' then price * quantity else 0 end) * 100), 0)`
       : sql`0`;
     const late = await sql<{ window_start: Date; action: string; n: string; cents: string }[]>`
-      select window_start, action, count(*)::bigint as n, ${cents}::bigint as cents
+      select window_start, action, count(*)::bigint as n, (${cents})::text as cents
         from late_events
        where window_start >= ${fromIso}::timestamptz and window_start < ${toIso}::timestamptz
          ${lt ? sql`and topic = ${topic}` : sql``}
@@ -153,7 +157,7 @@ export async function postgresCounts(
       w.counts[r.action] += Number(r.n);
       if (r.action === "purchase") {
         w.purchases += Number(r.n);
-        w.revenueCents += Number(r.cents);
+        w.revenueCents += BigInt(r.cents);
       }
     }
   }
@@ -165,8 +169,8 @@ export interface Mismatch {
   window: string;
   /** An action, or `purchases` / `revenue_cents`. */
   metric: Action | "purchases" | "revenue_cents";
-  archive: number;
-  postgres: number;
+  archive: number | bigint;
+  postgres: number | bigint;
 }
 
 /** Compares archive truth with PostgreSQL; returns every differing figure, sorted. */

@@ -418,6 +418,26 @@ export const settings = {
     parse: int(1000, 86_400_000),
     group: "aggregator",
   },
+  maxFutureMs: {
+    env: "NEXUS_MAX_FUTURE_MS",
+    flag: "max-future-ms",
+    default: "300000",
+    doc:
+      "Clock guard: an event whose time is more than this ahead of its Kafka record timestamp is dead-lettered as future_timestamp and never moves a watermark",
+    expect: "an integer 0..604800000",
+    parse: int(0, 604_800_000),
+    group: "aggregator",
+  },
+  faultExitMs: {
+    env: "NEXUS_FAULT_EXIT_MS",
+    flag: "fault-exit-ms",
+    default: "30000",
+    doc:
+      "A partition that cannot go on for a reason retrying cannot fix (S3 AccessDenied, NoSuchBucket, an unreadable ledger) is reported at once (status, /readyz, /metrics); after this long `run` exits non-zero so a supervisor restarts it",
+    expect: "an integer 0..3600000",
+    parse: int(0, 3_600_000),
+    group: "general",
+  },
   flushIntervalMs: {
     env: "NEXUS_FLUSH_INTERVAL_MS",
     flag: "flush-interval-ms",

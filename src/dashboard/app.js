@@ -139,34 +139,69 @@ function drawRevenue(points) {
   });
 }
 
-function fillTable(id, rows) {
+function fillTable(id, rows, rowClass) {
   const body = document.querySelector(`#${id} tbody`);
   body.replaceChildren();
-  for (const cells of rows) {
+  rows.forEach((cells, i) => {
     const tr = document.createElement("tr");
+    const cls = rowClass ? rowClass(i) : "";
+    if (cls) tr.className = cls;
     for (const c of cells) {
       const td = document.createElement("td");
       td.textContent = c;
       tr.appendChild(td);
     }
     body.appendChild(tr);
+  });
+}
+
+/** Faulted partitions of every module: a list on top, rows marked in the tables. */
+function drawFaults(modules) {
+  const faults = [];
+  for (const m of modules) {
+    for (const f of m.faults || []) faults.push({ module: m.name, ...f });
   }
+  const section = document.getElementById("faults");
+  const list = document.getElementById("faults-list");
+  list.replaceChildren();
+  for (const f of faults) {
+    const li = document.createElement("li");
+    li.dataset.module = f.module;
+    li.dataset.partition = String(f.partition);
+    const head = document.createElement("strong");
+    head.textContent = `${f.module} partition ${f.partition} faulted`;
+    li.append(head, ` since ${f.since.slice(11, 19)} UTC: ${f.reason}`);
+    list.appendChild(li);
+  }
+  section.hidden = faults.length === 0;
+  document.body.dataset.faults = String(faults.length);
+  return new Set(faults.map((f) => `${f.module}/${f.partition}`));
 }
 
 function render(d) {
   drawActions(d.actions);
   drawRevenue(d.revenue);
+  const faulted = drawFaults(d.modules);
   fillTable(
     "lag-table",
     d.lag.map((
       r,
     ) => [r.module, r.group, r.partition, fmt(r.end), fmt(r.committed ?? r.stored), fmt(r.lag)]),
+    (i) => faulted.has(`${d.lag[i].module}/${d.lag[i].partition}`) ? "faulted" : "",
   );
   fillTable(
     "modules-table",
-    d.modules.map((
-      m,
-    ) => [m.name, m.state, fmt(m.eventsIn), fmt(m.eventsOut), fmt(m.deadLettered), fmt(m.late)]),
+    d.modules.map((m) => [
+      m.name,
+      m.faults && m.faults.length
+        ? `${m.state} (p${m.faults.map((f) => f.partition).join(",")})`
+        : m.state,
+      fmt(m.eventsIn),
+      fmt(m.eventsOut),
+      fmt(m.deadLettered),
+      fmt(m.late),
+    ]),
+    (i) => d.modules[i].state === "faulted" || d.modules[i].state === "failed" ? "faulted" : "",
   );
   document.getElementById("late-total").textContent = fmt(d.late && d.late.total);
   document.getElementById("late-hour").textContent = fmt(d.late && d.late.lastHour);

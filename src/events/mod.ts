@@ -5,3 +5,4 @@
  */
 export * from "./event.ts";
 export * from "./validate.ts";
+export * from "./revenue.ts";

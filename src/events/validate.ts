@@ -6,7 +6,14 @@
  */
 import { Ajv, type ErrorObject } from "ajv";
 import schema from "./click_event.schema.json" with { type: "json" };
-import { type ClickEvent, type MalformedKind, MAX_EVENT_BYTES } from "./event.ts";
+import {
+  type ClickEvent,
+  type MalformedKind,
+  MAX_EVENT_BYTES,
+  MAX_PRICE,
+  MAX_QUANTITY,
+  MIN_EVENT_TIME,
+} from "./event.ts";
 
 /** Result of validating one record. */
 export type Validation =
@@ -20,17 +27,47 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 function classify(err: ErrorObject): MalformedKind {
   const path = err.instancePath;
   if (err.keyword === "required") return "missing_field";
+  if (err.keyword === "minimum" || err.keyword === "maximum") return "out_of_range";
   if (path === "/schema_version") return "wrong_schema_version";
   if (path === "/action" && err.keyword === "enum") return "unknown_action";
   if (path === "/timestamp" && err.keyword === "pattern") return "bad_timestamp";
   return "wrong_type";
 }
 
+/** What a consumer knows about a record beyond its value: the clock guard's inputs. */
+export interface RecordClock {
+  /** The Kafka record timestamp, epoch ms. */
+  recordTimestamp: number;
+  /** Largest allowed lead of the event time over `recordTimestamp`, ms (`NEXUS_MAX_FUTURE_MS`). */
+  maxFutureMs: number;
+}
+
 /**
  * Validates raw record bytes (a Kafka value). Never throws: a malformed record yields its
- * reason and a human detail, so the caller can dead-letter it and move on.
+ * reason and a human detail, so the caller can dead-letter it and move on. With `clock`, an
+ * event whose time is more than `maxFutureMs` ahead of its record timestamp is
+ * `future_timestamp` (a wrong producer clock must not move watermarks).
  */
-export function validateRecord(value: Uint8Array | null | undefined): Validation {
+export function validateRecord(
+  value: Uint8Array | null | undefined,
+  clock?: RecordClock,
+): Validation {
+  const v = validateBytes(value);
+  if (v.ok && clock && v.time - clock.recordTimestamp > clock.maxFutureMs) {
+    return {
+      ok: false,
+      reason: "future_timestamp",
+      detail: `event time ${v.event.timestamp} is ${
+        v.time - clock.recordTimestamp
+      } ms ahead of the record timestamp ${
+        new Date(clock.recordTimestamp).toISOString()
+      } (NEXUS_MAX_FUTURE_MS=${clock.maxFutureMs})`,
+    };
+  }
+  return v;
+}
+
+function validateBytes(value: Uint8Array | null | undefined): Validation {
   if (!value || value.byteLength === 0) {
     return { ok: false, reason: "not_json", detail: "empty value" };
   }
@@ -85,7 +122,27 @@ export function validateValueStrict(parsed: unknown): Validation {
       detail: `timestamp ${JSON.stringify(parsed.timestamp)} is not a real UTC instant`,
     };
   }
+  if (time < MIN_EVENT_TIME) {
+    return {
+      ok: false,
+      reason: "out_of_range",
+      detail: `timestamp ${parsed.timestamp} is before 0001-01-01T00:00:00.000Z`,
+    };
+  }
+  const price = parsed.price;
+  if (price !== undefined && !wholeCents(price)) {
+    return {
+      ok: false,
+      reason: "out_of_range",
+      detail: `/price ${price} is not a whole number of cents`,
+    };
+  }
   return { ok: true, event: parsed, time };
+}
+
+/** True when `price` (0..MAX_PRICE) has at most two decimals, as its JSON text says. */
+function wholeCents(price: number): boolean {
+  return Math.round(price * 100) / 100 === price;
 }
 
 /**
@@ -169,11 +226,16 @@ export function fastAccept(v: unknown): number | undefined {
   }
   const price = e.price;
   if (price !== undefined) {
-    if (typeof price !== "number" || !Number.isFinite(price) || !(price >= 0)) return undefined;
+    if (
+      typeof price !== "number" || !(price >= 0) || !(price <= MAX_PRICE) || !wholeCents(price)
+    ) return undefined;
   } else if (purchase) return undefined;
   const quantity = e.quantity;
   if (quantity !== undefined) {
-    if (!Number.isSafeInteger(quantity) || !((quantity as number) >= 1)) return undefined;
+    if (
+      !Number.isSafeInteger(quantity) || !((quantity as number) >= 1) ||
+      !((quantity as number) <= MAX_QUANTITY)
+    ) return undefined;
   } else if (purchase) return undefined;
   const device = e.device;
   if (

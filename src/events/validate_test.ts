@@ -43,6 +43,45 @@ Deno.test("each malformed kind is recognised with its own reason", () => {
   }
 });
 
+Deno.test("prices and quantities outside the contract's bounds are out_of_range", () => {
+  const cases: [Record<string, unknown>, boolean][] = [
+    [{ price: 0 }, true],
+    [{ price: 0.01 }, true],
+    [{ price: 19.99 }, true],
+    [{ price: 1_000_000 }, true],
+    [{ price: 0.005 }, false],
+    [{ price: 1_000_000.01 }, false],
+    [{ price: 1e15 }, false],
+    [{ price: 1e308 }, false],
+    [{ price: -1 }, false],
+    [{ quantity: 10_000 }, true],
+    [{ quantity: 10_001 }, false],
+    [{ quantity: 0 }, false],
+    [{ quantity: 1_000_000 }, false],
+  ];
+  for (const [patch, ok] of cases) {
+    const r = validateRecord(enc({ ...good, ...patch }));
+    assert.equal(r.ok, ok, JSON.stringify(patch));
+    if (!r.ok) assert.equal(r.reason, "out_of_range", `${JSON.stringify(patch)}: ${r.detail}`);
+    sameResult({ ...good, ...patch });
+  }
+});
+
+Deno.test("an event far ahead of its record timestamp is future_timestamp; an old one is valid", () => {
+  const at = Date.UTC(2026, 0, 1);
+  const clock = { recordTimestamp: at, maxFutureMs: 300_000 };
+  const ahead = (ms: number) => enc({ ...good, timestamp: new Date(at + ms).toISOString() });
+  assert.ok(validateRecord(ahead(300_000), clock).ok, "exactly the bound is allowed");
+  const r = validateRecord(ahead(300_001), clock);
+  assert.ok(!r.ok && r.reason === "future_timestamp", JSON.stringify(r));
+  assert.ok(!r.ok && /300001 ms ahead/.test(r.detail), !r.ok ? r.detail : "");
+  const y2099 = validateRecord(enc({ ...good, timestamp: "2099-01-01T00:00:00.000Z" }), clock);
+  assert.ok(!y2099.ok && y2099.reason === "future_timestamp");
+  assert.ok(validateRecord(ahead(-86_400_000 * 3650), clock).ok, "ten years old is valid");
+  assert.ok(validateRecord(enc({ ...good, timestamp: "0001-01-01T00:00:00.000Z" }), clock).ok);
+  assert.ok(validateRecord(ahead(10 ** 12)).ok, "without a clock there is no guard");
+});
+
 Deno.test("a purchase without price or quantity is missing a field", () => {
   const r = validateRecord(enc({ ...good, price: undefined }));
   assert.ok(!r.ok && r.reason === "missing_field");
@@ -265,7 +304,8 @@ Deno.test("the fast path accepts the edge instants the round-trip accepts, and o
     ["2026-12-31T23:59:59.999Z", true],
     ["2026-12-31T23:59:60.000Z", false],
     ["2026-04-31T00:00:00.000Z", false],
-    ["0000-01-01T00:00:00.000Z", true],
+    ["0000-01-01T00:00:00.000Z", false], // year 0: out_of_range (PostgreSQL has none)
+    ["0001-01-01T00:00:00.000Z", true],
     ["9999-12-31T23:59:59.999Z", true],
     ["2026-01-01T24:00:00.000Z", false],
     ["2026-01-01T00:00:00.000z", false],

@@ -5,7 +5,13 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { type ClickEvent, type MalformedKind, MAX_EVENT_BYTES } from "../events/mod.ts";
+import {
+  type ClickEvent,
+  type MalformedKind,
+  MAX_EVENT_BYTES,
+  MAX_PRICE,
+  MAX_QUANTITY,
+} from "../events/mod.ts";
 import type { Random } from "./random.ts";
 
 const REQUIRED = [
@@ -59,6 +65,23 @@ export function malformedValue(kind: MalformedKind, base: ClickEvent, rng: Rando
     case "oversized":
       e.referrer = "https://example.com/?q=" + "x".repeat(MAX_EVENT_BYTES + rng.int(4096));
       break;
+    case "out_of_range": {
+      // numbers past the contract's bounds (a purchase's revenue that would not fit, a price
+      // in fractions of a cent, a negative price) or a time before year 1
+      const variant = rng.int(5);
+      e.action = "purchase";
+      e.price ??= 9.99;
+      e.quantity ??= 1;
+      if (variant === 0) e.price = MAX_PRICE * (10 + rng.int(1e6));
+      else if (variant === 1) e.quantity = MAX_QUANTITY + 1 + rng.int(1e6);
+      else if (variant === 2) e.price = 0.005 + rng.int(100);
+      else if (variant === 3) e.price = -(1 + rng.int(100));
+      else e.timestamp = `0000-${String(1 + rng.int(12)).padStart(2, "0")}-01T00:00:00.000Z`;
+      break;
+    }
+    case "future_timestamp":
+    case "unstorable":
+      throw new RangeError(`Cannot build a ${kind} record: it depends on more than its value`);
   }
   return Buffer.from(JSON.stringify(e));
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ClickEvent, MALFORMED_KINDS, validateRecord } from "../events/mod.ts";
+import { type ClickEvent, validateRecord, VALUE_MALFORMED_KINDS } from "../events/mod.ts";
 import { malformedValue } from "./malformed.ts";
 import { Random } from "./random.ts";
 
@@ -19,7 +19,7 @@ const base: ClickEvent = {
 
 Deno.test("each malformed kind is validated as intended over many random variants", () => {
   const rng = new Random(99);
-  for (const kind of MALFORMED_KINDS) {
+  for (const kind of VALUE_MALFORMED_KINDS) {
     for (let i = 0; i < 300; i++) {
       const e = { ...base, action: i % 2 ? "view" : "purchase" } as ClickEvent;
       const v = validateRecord(malformedValue(kind, e, rng));

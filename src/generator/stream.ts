@@ -9,9 +9,9 @@ import { Buffer } from "node:buffer";
 import {
   type Action,
   type ClickEvent,
-  MALFORMED_KINDS,
   type MalformedKind,
   validateRecord,
+  VALUE_MALFORMED_KINDS,
 } from "../events/mod.ts";
 import { productId, productPrices, userId } from "./catalog.ts";
 import { malformedValue } from "./malformed.ts";
@@ -138,7 +138,7 @@ class LateHeap {
  * - after each valid event, with probability `duplicateFraction`, an identical copy is
  *   scheduled 1-40 records later;
  * - after each valid event, with probability `malformedFraction`, one malformed record
- *   follows; kinds cycle through `MALFORMED_KINDS` in order.
+ *   follows; kinds cycle through `VALUE_MALFORMED_KINDS` in order.
  */
 export function* generateStream(
   p: StreamParams,
@@ -225,7 +225,7 @@ export function* generateStream(
       dups.splice(i, 0, { due, rec: { ...rec, kind: "duplicate" } });
     }
     if (rngBad.chance(p.malformedFraction)) {
-      const kind = MALFORMED_KINDS[malformedCount % MALFORMED_KINDS.length]!;
+      const kind = VALUE_MALFORMED_KINDS[malformedCount % VALUE_MALFORMED_KINDS.length]!;
       malformedCount++;
       const base = makeEvent(`${run}-bad${malformedCount}`, rec.event!, rec.event!.timestamp);
       emitOne({ key: base.user_id, value: malformedValue(kind, base, rngBad), kind });

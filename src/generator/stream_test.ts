@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import { MALFORMED_KINDS, validateRecord } from "../events/mod.ts";
+import { validateRecord, VALUE_MALFORMED_KINDS } from "../events/mod.ts";
 import { defaultStreamParams } from "./params.ts";
 import { generateStream } from "./stream.ts";
 
@@ -52,7 +52,7 @@ Deno.test("all malformed kinds occur; duplicates repeat an earlier valid record 
       assert.ok(first && first.equals(r.value), "a duplicate follows its original");
     }
   }
-  for (const k of MALFORMED_KINDS) assert.ok(kinds.has(k), k);
+  for (const k of VALUE_MALFORMED_KINDS) assert.ok(kinds.has(k), k);
   assert.equal(seen.size, P.events);
   assert.ok(dups > 0);
 });

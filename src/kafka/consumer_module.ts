@@ -86,6 +86,7 @@ export async function startConsumerModule(
       offsetsEveryMs: parts.offsetsEveryMs,
       log,
       tickMs: parts.tickMs,
+      faultExitMs: config.faultExitMs,
       // leave a second of the process's shutdown budget for what runs after the modules
       shutdownTimeoutMs: Math.max(100, config.shutdownTimeoutMs - 1000),
     });
@@ -118,6 +119,14 @@ export async function startConsumerModule(
       })();
       return stopped;
     },
-    status: () => parts.status(running.progress()),
+    status: () => {
+      const progress = running.progress();
+      const status = parts.status(progress);
+      const faults = progress.filter((p) => p.fault).map((p) => ({
+        partition: p.partition,
+        ...p.fault!,
+      }));
+      return faults.length ? { ...status, faults } : status;
+    },
   };
 }

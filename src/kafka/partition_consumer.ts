@@ -61,6 +61,12 @@ export interface PartitionContext {
    * monitoring only. The core commits the latest offsets every `commitEveryMs`.
    */
   commit(offset: bigint): void;
+  /**
+   * This partition cannot go on for a reason retrying cannot fix (the handler stopped taking
+   * records). It shows as failed in `progress()` at once; unless the partition is closed
+   * first, the consumer fails after `faultExitMs`.
+   */
+  fault(error: unknown): void;
 }
 
 /** A module's logic for one partition. Calls on one handler never overlap. */
@@ -97,6 +103,8 @@ export interface PartitionProgress {
   lag?: number;
   /** Records fetched and waiting for the handler. */
   queued: number;
+  /** Why the partition cannot go on (`PartitionContext.fault`), and since when (epoch ms). */
+  fault?: { reason: string; since: number };
 }
 
 /** Options of `startPartitionConsumer`. */
@@ -120,6 +128,8 @@ export interface PartitionConsumerOptions {
   openRetryMs?: number;
   /** Period of the consumer-group commits (`PartitionContext.commit`), ms. Default 2000. */
   commitEveryMs?: number;
+  /** How long a faulted partition may stay faulted before the consumer fails, ms. Default 30000. */
+  faultExitMs?: number;
 }
 
 /** A running partition consumer. */
@@ -153,6 +163,8 @@ interface Slot {
   blocked: boolean;
   /** Position at which the core last sought again for the gap rule. */
   gapSeekAt?: bigint;
+  fault?: { reason: string; since: number };
+  faultTimer?: ReturnType<typeof setTimeout>;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -244,6 +256,22 @@ export async function startPartitionConsumer(
       commit: (offset: bigint) => {
         if (assigned.has(partition)) toCommit.set(partition, offset);
       },
+      fault: (error: unknown) => {
+        if (slot.state === "closing" || slot.fault) return;
+        const reason = reasonOf(error);
+        slot.fault = { reason, since: Date.now() };
+        const exitMs = opts.faultExitMs ?? 30_000;
+        log.error("partition cannot go on; it is reported failed", {
+          partition,
+          error: reason,
+          exit_in_ms: exitMs,
+        });
+        slot.faultTimer = setTimeout(() => {
+          if (slot.state !== "closing") {
+            fail(new Error(`partition ${topic}/${partition} cannot go on: ${reason}`));
+          }
+        }, exitMs);
+      },
     };
     slot.ctx = ctx;
     slot.handler = opts.handler(partition, ctx);
@@ -280,6 +308,7 @@ export async function startPartitionConsumer(
     if (slots.get(slot.partition) === slot) slots.delete(slot.partition);
     if (slot.state === "closing") return slot.chain;
     slot.state = "closing";
+    clearTimeout(slot.faultTimer);
     slot.abort.abort();
     slot.queue.length = 0;
     slot.skip = 0;
@@ -544,6 +573,7 @@ export async function startPartitionConsumer(
           highWatermark: h,
           lag: position !== undefined && h >= 0n ? Math.max(0, Number(h - position)) : undefined,
           queued: Math.max(0, queued),
+          ...(s.fault ? { fault: s.fault } : {}),
         };
       }).sort((a, b) => a.partition - b.partition),
   };

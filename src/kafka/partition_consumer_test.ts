@@ -413,3 +413,127 @@ Deno.test({
     await core.stop();
   },
 });
+
+/** A core with `faultExitMs` and a Recorder per partition (the fault tests). */
+async function faultSetup(faultExitMs: number) {
+  const group = new FakeGroup();
+  const handlers = new Map<number, Recorder>();
+  const core = await startPartitionConsumer({
+    topic: "t",
+    consumer: group,
+    handler: (p, ctx) => {
+      const h = new Recorder(ctx, 0n);
+      handlers.set(p, h);
+      return h;
+    },
+    log,
+    tickMs: 20,
+    openRetryMs: 5,
+    shutdownTimeoutMs: 1000,
+    commitEveryMs: 20,
+    faultExitMs,
+  });
+  let settled: string | undefined;
+  core.done.then(() => settled = "resolved", (e) => settled = `rejected: ${e.message}`);
+  return { group, core, h: (p: number) => handlers.get(p)!, settled: () => settled };
+}
+
+Deno.test({
+  name: "fault: shown in progress at once, and the consumer fails after faultExitMs",
+  sanitizeOps: true,
+  async fn() {
+    const { group, core, h, settled } = await faultSetup(150);
+    group.listener!.assigned([0, 1]);
+    await until("seeks", () => group.seeks.length === 2);
+    const t0 = Date.now();
+    h(1).ctx.fault(new Error("upload x: HTTP 403 AccessDenied: Access Denied."));
+    h(1).ctx.fault(new Error("a second fault is ignored"));
+    const p = core.progress();
+    assert.equal(p[0]!.fault, undefined);
+    assert.equal(p[1]!.fault?.reason, "upload x: HTTP 403 AccessDenied: Access Denied.");
+    assert.ok(Math.abs(p[1]!.fault!.since - t0) < 50);
+    await sleep(80);
+    assert.equal(settled(), undefined, "not before faultExitMs");
+    await until("done rejected", () => settled() !== undefined, 2000);
+    const took = Date.now() - t0;
+    assert.match(settled()!, /^rejected: partition t\/1 cannot go on: upload x: HTTP 403/);
+    assert.ok(took >= 150 && took < 1000, `failed after ${took} ms`);
+    // the failure stops everything: handlers closed with "shutdown", the group left
+    await until("closed", () => group.closed);
+    assert.deepEqual(h(0).closes, ["shutdown"]);
+    assert.deepEqual(h(1).closes, ["shutdown"]);
+    await core.stop();
+  },
+});
+
+Deno.test({
+  name: "fault: a partition closed before faultExitMs clears it (no failure)",
+  sanitizeOps: true,
+  async fn() {
+    const { group, core, h, settled } = await faultSetup(100);
+    group.listener!.assigned([0, 1]);
+    await until("seeks", () => group.seeks.length === 2);
+    h(0).ctx.fault(new Error("NoSuchBucket"));
+    assert.ok(core.progress()[0]!.fault);
+    group.listener!.revoked([0], "revoked");
+    await until("closed", () => h(0).closes.length === 1);
+    assert.deepEqual(h(0).closes, ["revoked"]);
+    await sleep(250);
+    assert.equal(settled(), undefined, "the consumer goes on");
+    assert.deepEqual(core.progress().map((x) => [x.partition, x.fault]), [[1, undefined]]);
+    // assigned again: a fresh handler, not faulted
+    group.listener!.assigned([0]);
+    await until("reopened", () => group.seeks.length === 3);
+    assert.equal(core.progress()[0]!.fault, undefined);
+    // a closed handler's late fault is ignored
+    const old = h(0);
+    group.listener!.revoked([0], "revoked");
+    await until("closed again", () => old.closes.length === 1);
+    old.ctx.fault(new Error("too late"));
+    await sleep(150);
+    assert.equal(settled(), undefined);
+    await core.stop();
+    assert.equal(settled(), "resolved");
+  },
+});
+
+Deno.test({
+  name: "fault: a handler that faults in open and waits stays opening, faulted, until closed",
+  sanitizeOps: true,
+  async fn() {
+    const group = new FakeGroup();
+    const opened: PartitionContext[] = [];
+    let openCalls = 0;
+    const core = await startPartitionConsumer({
+      topic: "t",
+      consumer: group,
+      handler: (_p, ctx) => {
+        const h = new Recorder(ctx, 0n);
+        h.open = async () => {
+          openCalls++;
+          opened.push(ctx);
+          ctx.fault(new Error("recover t/0: ledger unreadable"));
+          await new Promise<void>((r) => ctx.signal.addEventListener("abort", () => r()));
+          throw new Error("closed");
+        };
+        return h;
+      },
+      log,
+      openRetryMs: 5,
+      shutdownTimeoutMs: 1000,
+      faultExitMs: 10_000,
+    });
+    group.listener!.assigned([0]);
+    await until("open", () => opened.length === 1);
+    const p = core.progress()[0]!;
+    assert.equal(p.state, "opening");
+    assert.equal(p.position, undefined);
+    assert.equal(p.fault?.reason, "recover t/0: ledger unreadable");
+    await sleep(50);
+    assert.equal(openCalls, 1, "open is not retried while it waits");
+    assert.deepEqual(group.seeks, [], "nothing fetched");
+    // stop closes it (and its fault timer): stop resolves, nothing left running
+    await core.stop();
+    await core.done;
+  },
+});

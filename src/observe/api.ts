@@ -139,26 +139,36 @@ export async function lateCounts(sql: Sql, topic: string): Promise<LateCounts> {
 /** A module's figures for the dashboard. */
 export interface ModuleSummary {
   name: string;
+  /** "running", "faulted" (running with faulted partitions), "finished" or "failed". */
   state: string;
   eventsIn: number;
   eventsOut: number;
   deadLettered: number | null;
   late: number | null;
   lastFlushAt: string | null;
+  /** Partitions that cannot go on (S3 refused, unreadable ledger), with the error and since when. */
+  faults: { partition: number; reason: string; since: string }[];
 }
 
 /** Status of each running module. */
 export function moduleSummaries(modules: RunningModule[]): ModuleSummary[] {
   return modules.map((m) => {
     const s = m.status();
+    const faults = (s.faults ?? []).map((f) => ({
+      partition: f.partition,
+      reason: f.reason,
+      since: new Date(f.since).toISOString(),
+    })).sort((a, b) => a.partition - b.partition);
+    const state = moduleState(m).state;
     return {
       name: m.name,
-      state: moduleState(m).state,
+      state: state === "running" && faults.length ? "faulted" : state,
       eventsIn: s.eventsIn,
       eventsOut: s.eventsOut,
       deadLettered: s.deadLettered ?? null,
       late: s.late ?? null,
       lastFlushAt: s.lastFlushAt ? new Date(s.lastFlushAt).toISOString() : null,
+      faults,
     };
   });
 }

@@ -1,6 +1,6 @@
 /**
  * Readiness: the services the configured modules need are reachable (Kafka, Postgres, the
- * S3 buckets) and every module is running. Results are cached for a few seconds and each
+ * S3 buckets) and every module is running with no faulted partition. Results are cached for a few seconds and each
  * check is bounded in time, so `/readyz` answers fast even while a service hangs.
  *
  * @module
@@ -11,7 +11,7 @@ import { checkPostgres } from "../postgres/mod.ts";
 import { reasonOf } from "../runtime/errors.ts";
 import type { RunningModule } from "../runtime/module.ts";
 import { checkS3 } from "../s3/mod.ts";
-import { moduleState } from "./module_state.ts";
+import { describeFaults, moduleFaults, moduleState } from "./module_state.ts";
 
 /** One named check; rejects with the reason when not ready. */
 export interface ReadinessCheck {
@@ -54,17 +54,28 @@ export function serviceChecks(config: Config): ReadinessCheck[] {
   return out;
 }
 
-/** A check that every module returned by `modules()` is running (and that there is one). */
+/**
+ * A check that every module returned by `modules()` is running (and that there is one) and
+ * has no faulted partition (`ModuleStatus.faults`). The reason names the module, the
+ * partitions and the first one's error, e.g. `archiver partition 2 failed: upload raw/...:
+ * HTTP 403 InvalidAccessKeyId: ...` or `archiver partitions 0,2 failed; partition 0: ...`.
+ */
 export function modulesCheck(modules: () => RunningModule[]): ReadinessCheck {
   return {
     name: "modules",
     check() {
       const list = modules();
       if (list.length === 0) return Promise.reject(new Error("no module running yet"));
-      const bad = list
-        .map((m) => ({ m, s: moduleState(m) }))
-        .filter(({ s }) => s.state !== "running")
-        .map(({ m, s }) => `${m.name} ${s.state}${s.state === "failed" ? `: ${s.reason}` : ""}`);
+      const bad: string[] = [];
+      for (const m of list) {
+        const s = moduleState(m);
+        if (s.state !== "running") {
+          bad.push(`${m.name} ${s.state}${s.state === "failed" ? `: ${s.reason}` : ""}`);
+          continue;
+        }
+        const faults = moduleFaults(m);
+        if (faults.length) bad.push(`${m.name} ${describeFaults(faults)}`);
+      }
       return bad.length ? Promise.reject(new Error(bad.join("; "))) : Promise.resolve();
     },
   };

@@ -1,7 +1,7 @@
 /**
  * Turns `RunningModule.status()` snapshots into metric families at scrape time, so modules
  * that never call the metric helpers still show events in/out, dead letters, late events and
- * per-partition watermark, offset and lag.
+ * per-partition watermark, offset and lag, and faulted partitions (`ModuleStatus.faults`).
  *
  * @module
  */
@@ -59,6 +59,16 @@ export function statusFamilies(modules: RunningModule[]): MetricFamily[] {
     "Numeric extra figures a module reports, by key",
     "gauge",
   );
+  const faults = fam(
+    "nexus_partition_faults",
+    "Partitions of the module that cannot go on for a reason retrying cannot fix (S3 refused, unreadable ledger); 0 when none. Non-zero: not ready, and run exits after NEXUS_FAULT_EXIT_MS",
+    "gauge",
+  );
+  const faultSince = fam(
+    "nexus_partition_fault_timestamp_seconds",
+    "When each faulted partition was reported faulted (Unix seconds)",
+    "gauge",
+  );
   for (const m of modules) {
     const module = m.name;
     up.samples.push({ labels: { module }, value: moduleState(m).state === "running" ? 1 : 0 });
@@ -67,6 +77,14 @@ export function statusFamilies(modules: RunningModule[]): MetricFamily[] {
       s = m.status();
     } catch {
       continue;
+    }
+    const faulted = s.faults ?? [];
+    faults.samples.push({ labels: { module }, value: faulted.length });
+    for (const f of [...faulted].sort((a, b) => a.partition - b.partition)) {
+      faultSince.samples.push({
+        labels: { module, partition: String(f.partition) },
+        value: f.since / 1000,
+      });
     }
     events.samples.push({ labels: { module, direction: "in" }, value: s.eventsIn });
     events.samples.push({ labels: { module, direction: "out" }, value: s.eventsOut });
@@ -89,5 +107,5 @@ export function statusFamilies(modules: RunningModule[]): MetricFamily[] {
       if (typeof v === "number") extra.samples.push({ labels: { module, key }, value: v });
     }
   }
-  return [up, events, dead, late, flush, wm, off, lag, extra];
+  return [up, events, dead, late, flush, wm, off, lag, extra, faults, faultSince];
 }

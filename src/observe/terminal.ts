@@ -2,7 +2,8 @@
  * Live status in the terminal. On a TTY (stderr): a compact block of at most 80 columns that
  * is redrawn in place once a second (cursor up, clear, redraw the same number of lines), so
  * the screen never scrolls because of it; log lines are printed above the block. Not a TTY:
- * one plain log line every 10 s.
+ * one plain log line every 10 s. A module with faulted partitions (`ModuleStatus.faults`) is
+ * marked FAULT and gets one more line naming the partitions and the first error.
  *
  * `renderStatus` is the pure renderer: fixed line count, every line ≤ the width.
  *
@@ -25,6 +26,8 @@ export interface TermRow {
   lastFlushAt: number | null;
   dead: number | null;
   late: number | null;
+  /** Faulted partitions (cannot go on; `run` exits after NEXUS_FAULT_EXIT_MS). */
+  faults?: { partition: number; reason: string }[];
 }
 
 /** Most columns the status ever uses. */
@@ -69,9 +72,15 @@ function cell(s: string, w: number, left = false): string {
   return left ? t.padEnd(w) : t.padStart(w);
 }
 
+/** Lines `renderStatus` draws for `rows` (before padding): header, modules, fault lines. */
+export function blockLines(rows: TermRow[]): number {
+  return 1 + Math.max(1, rows.length) + rows.filter((r) => r.faults?.length).length;
+}
+
 /**
- * Renders the status block: one header line and one line per module (or a placeholder),
- * padded to `lines` lines when given. Every line is at most `min(width, 80)` characters.
+ * Renders the status block: one header line and one line per module (or a placeholder), then
+ * one line per module with faulted partitions (`! archiver p0,2: <first error>`), padded to
+ * `lines` lines when given. Every line is at most `min(width, 80)` characters.
  */
 export function renderStatus(
   rows: TermRow[],
@@ -84,8 +93,14 @@ export function renderStatus(
     ).trimEnd();
   const out = [cols(["module", "ev/s", "lag", "watermark", "flush", "dead", "late"])];
   for (const r of rows) {
-    // "aggregator FAILED" fits the 17-column module cell.
-    const mark = r.state === "finished" ? " done" : r.state === "running" ? "" : " FAILED";
+    // "aggregator FAILED" fits the 17-column module cell, and so does "aggregator FAULT".
+    const mark = r.state === "finished"
+      ? " done"
+      : r.state !== "running"
+      ? " FAILED"
+      : r.faults?.length
+      ? " FAULT"
+      : "";
     const name = `${r.name.slice(0, 17 - mark.length)}${mark}`;
     out.push(cols([
       name,
@@ -98,6 +113,12 @@ export function renderStatus(
     ]));
   }
   if (rows.length === 0) out.push("(no module running yet)");
+  for (const r of rows) {
+    const f = r.faults;
+    if (!f?.length) continue;
+    const sorted = [...f].sort((a, b) => a.partition - b.partition);
+    out.push(`! ${r.name} p${sorted.map((x) => x.partition).join(",")}: ${sorted[0]!.reason}`);
+  }
   const fixed = opts.lines ?? out.length;
   while (out.length < fixed) out.push("");
   // Control characters in names would move the cursor: replace them.
@@ -143,6 +164,9 @@ export function statusRows(
       lastFlushAt: s.lastFlushAt ?? null,
       dead: s.deadLettered ?? null,
       late: s.late ?? null,
+      ...(s.faults?.length
+        ? { faults: s.faults.map((f) => ({ partition: f.partition, reason: f.reason })) }
+        : {}),
     };
   });
 }
@@ -197,7 +221,13 @@ export function startTerminalStatus(opts: TerminalOptions): { stop(): void } {
           compact(r.lag)
         } watermark=${r.watermark === null ? "-" : new Date(r.watermark).toISOString()} flush=${
           r.lastFlushAt === null ? "-" : age(now - r.lastFlushAt)
-        } dead=${compact(r.dead)} late=${compact(r.late)}`;
+        } dead=${compact(r.dead)} late=${compact(r.late)}${
+          r.faults?.length
+            ? ` faulted=${
+              r.faults.map((f) => f.partition).sort((a, b) => a - b).join(",")
+            } fault: ${r.faults[0]!.reason}`
+            : ""
+        }`;
       }
       if (rows.length) opts.log.info("status", fields);
     };
@@ -217,7 +247,7 @@ export function startTerminalStatus(opts: TerminalOptions): { stop(): void } {
   const draw = () => {
     const now = Date.now();
     const rows = statusRows(opts.modules(), rates, now, lastLag);
-    lines = Math.max(lines, rows.length + 1, 2);
+    lines = Math.max(lines, blockLines(rows));
     const block = renderStatus(rows, { now, width: columns(), lines });
     let s = height ? `\x1b[${height}A` : "";
     for (const l of block) s += `\r\x1b[2K${l}\n`;

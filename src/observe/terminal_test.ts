@@ -3,6 +3,7 @@ import fc from "fast-check";
 import type { RunningModule } from "../runtime/module.ts";
 import {
   age,
+  blockLines,
   clock,
   compact,
   RateTracker,
@@ -52,6 +53,12 @@ Deno.test("terminal: any input gives a fixed line count and lines no wider than 
     lastFlushAt: num,
     dead: num,
     late: num,
+    faults: fc.option(
+      fc.array(fc.record({ partition: fc.nat(), reason: fc.string({ maxLength: 200 }) }), {
+        maxLength: 3,
+      }),
+      { nil: undefined },
+    ),
   });
   fc.assert(
     fc.property(
@@ -61,7 +68,7 @@ Deno.test("terminal: any input gives a fixed line count and lines no wider than 
       fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
       (rows, width, now, lines) => {
         const out = renderStatus(rows, { now, width, lines });
-        assert.equal(out.length, lines ?? rows.length + 1 + (rows.length === 0 ? 1 : 0));
+        assert.equal(out.length, lines ?? blockLines(rows));
         for (const l of out) {
           assert.ok(l.length <= Math.min(width, 80), `${l.length} > ${width}`);
           // deno-lint-ignore no-control-regex

@@ -11,6 +11,8 @@ import { reasonOf, ServiceError } from "../runtime/errors.ts";
 
 /** A postgres.js client. */
 export type Sql = postgres.Sql;
+/** A postgres.js client inside `sql.begin` (one transaction). */
+export type TransactionSql = postgres.TransactionSql;
 
 /** Options for `createSql`. */
 export interface SqlOptions {

@@ -5,3 +5,4 @@
  */
 export * from "./client.ts";
 export * from "./migrate.ts";
+export * from "./errors.ts";

@@ -28,6 +28,11 @@ export interface ModuleStatus {
   partitions?: Record<number, { lag?: number; watermark?: number; offset?: string }>;
   /** Anything else worth showing. */
   extra?: Record<string, number | string>;
+  /**
+   * Partitions that cannot go on for a reason retrying cannot fix (the module is not ready;
+   * `run` exits non-zero after `NEXUS_FAULT_EXIT_MS`).
+   */
+  faults?: { partition: number; reason: string; since: number }[];
 }
 
 /** A running module. */
