@@ -8,7 +8,7 @@
  */
 import type { KafkaClientName } from "../src/kafka/mod.ts";
 import type { Sql } from "../src/postgres/mod.ts";
-import { stackPaths } from "../src/stack/paths.ts";
+import { stackPaths } from "../stack/paths.ts";
 import { type BenchContext, caughtUp, storedOffsets, total, until } from "./context.ts";
 import {
   consumerPerfArgs,

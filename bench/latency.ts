@@ -13,7 +13,7 @@
  */
 import { generateStream } from "../src/generator/mod.ts";
 import type { OutRecord } from "../src/kafka/mod.ts";
-import { stackPaths } from "../src/stack/paths.ts";
+import { stackPaths } from "../stack/paths.ts";
 import { type BenchContext, sleep, storedOffsets, until } from "./context.ts";
 import { messageOffsets } from "./kafka.ts";
 import { endToEndArgs, parseEndToEnd, runJava } from "./perf_tools.ts";

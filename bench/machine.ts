@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { KAFKA_VERSION, SEAWEEDFS_VERSION } from "../src/stack/paths.ts";
+import { KAFKA_VERSION, SEAWEEDFS_VERSION } from "../stack/paths.ts";
 import { createSql } from "../src/postgres/mod.ts";
 import type { Config } from "../src/config/mod.ts";
 import { javaVersion } from "./perf_tools.ts";

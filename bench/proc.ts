@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { forEachLine, LineWaiters } from "../src/testing/child_lines.ts";
+import { forEachLine, LineWaiters } from "../tests/fixtures/child_lines.ts";
 import { cpuSeconds, RssSampler } from "./rss.ts";
 
 const CHILD = new URL("./child.ts", import.meta.url).pathname;

@@ -7,7 +7,7 @@
  */
 import type { StreamParams } from "../src/generator/mod.ts";
 import type { KafkaClientName } from "../src/kafka/mod.ts";
-import { stackPaths } from "../src/stack/paths.ts";
+import { stackPaths } from "../stack/paths.ts";
 import type { BenchContext } from "./context.ts";
 import { parseProducerPerf, producerPerfArgs, runJava } from "./perf_tools.ts";
 import { spawnChild } from "./proc.ts";

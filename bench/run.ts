@@ -8,7 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { ensureStack } from "../src/stack/mod.ts";
+import { ensureStack } from "../stack/mod.ts";
 import { measureArchive } from "./archive.ts";
 import { compareClients } from "./clients.ts";
 import { measureCapped } from "./capped.ts";

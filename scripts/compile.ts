@@ -1,12 +1,12 @@
 /**
- * `deno task compile`: builds the standalone binary `dist/nexus` (see src/observe/compile.ts).
+ * `deno task compile`: builds the standalone binary `dist/nexus` (see scripts/compile_binary.ts).
  * Needs DENORT_BIN (the denort runtime of this Deno version) when offline; exits 1 with what
  * is missing otherwise. `--output PATH` changes the output file.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { compileNexus } from "../src/observe/compile.ts";
+import { compileNexus } from "./compile_binary.ts";
 
 if (import.meta.main) {
   let output: string | undefined;

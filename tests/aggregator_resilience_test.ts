@@ -5,7 +5,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { defaultStreamParams, produceStream } from "../src/generator/mod.ts";
 import type { Sql } from "../src/postgres/mod.ts";
-import { startService, stopService } from "../src/stack/mod.ts";
+import { startService, stopService } from "../stack/mod.ts";
 import {
   freshDatabase,
   freshTopic,

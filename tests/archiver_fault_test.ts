@@ -18,7 +18,7 @@
  */
 import assert from "node:assert/strict";
 import { defaultStreamParams, produceStream } from "../src/generator/mod.ts";
-import { parsePrometheus, sampleValue } from "../src/observe/testing/prom_parser.ts";
+import { parsePrometheus, sampleValue } from "./fixtures/prom_parser.ts";
 import { usesLocalStack } from "./_support.ts";
 import {
   assertExactlyOnce,

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { createArchiver } from "../src/archiver/mod.ts";
 import { defaultStreamParams, produceStream } from "../src/generator/mod.ts";
 import { createLogger } from "../src/log/logger.ts";
-import { startService, stopService } from "../src/stack/mod.ts";
+import { startService, stopService } from "../stack/mod.ts";
 import { freshTopic, serviceRestartsAllowed, testConfig, uniqueName } from "./_support.ts";
 import {
   assertExactlyOnce,

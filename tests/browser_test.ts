@@ -7,6 +7,7 @@
  * The views are stood in by tables with the aggregator's output columns (plus `topic`), so
  * this test does not depend on the aggregator's internal tables.
  */
+import { freePort } from "./fixtures/free_port.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createKafkaClient } from "../src/kafka/mod.ts";
@@ -39,24 +40,29 @@ function countsAt(minute: number): Record<string, number> {
   };
 }
 
+/**
+ * Writes minutes [from, to) of `topic` into the aggregator's real tables (the views compute
+ * from them): one partition's absolute partials, and a stored watermark that makes every
+ * window before `finalBefore` final.
+ */
 async function seedMinutes(sql: Sql, topic: string, from: number, to: number, finalBefore: number) {
+  await sql`insert into aggregator_topics (topic, partitions) values (${topic}, 1)
+    on conflict (topic) do nothing`;
   for (let m = from; m < to; m++) {
     const ws = new Date(START + m * MIN).toISOString();
-    const we = new Date(START + (m + 1) * MIN).toISOString();
     const c = countsAt(m);
-    const final = m < finalBefore;
-    for (const a of ACTIONS) {
-      await sql`insert into action_counts_minute
-        (window_start, window_end, action, event_count, is_final, topic)
-        values (${ws}, ${we}, ${a}, ${c[a]!}, ${final}, ${topic})`;
-    }
     const cents = c.purchase! * (1999 + (m % 7) * 350);
-    await sql`insert into revenue_minute
-      (window_start, window_end, purchases, revenue, is_final, topic)
-      values (${ws}, ${we}, ${c.purchase!}, ${
-      (cents / 100).toFixed(2)
-    }::numeric, ${final}, ${topic})`;
+    for (const a of ACTIONS) {
+      await sql`insert into window_partials
+        (topic, partition, window_start, action, event_count, revenue_cents)
+        values (${topic}, 0, ${ws}, ${a}, ${c[a]!}, ${a === "purchase" ? cents : 0})`;
+    }
   }
+  const watermark = new Date(START + finalBefore * MIN).toISOString();
+  await sql`insert into consumer_checkpoints
+      (processor, topic, partition, next_offset, replay_offset, watermark, owner_epoch)
+    values ('aggregator', ${topic}, 0, 0, 0, ${watermark}, 1)
+    on conflict (processor, topic, partition) do update set watermark = excluded.watermark`;
 }
 
 interface ChartData {
@@ -112,21 +118,14 @@ Deno.test({
       }),
     );
     const { sql, config } = db;
-    // Stand-ins for the aggregator's views (same columns), whatever migrations created.
-    await sql.unsafe(`
-      drop view if exists action_counts_minute cascade;
-      drop view if exists revenue_minute cascade;
-      drop table if exists late_events cascade;
-      create table action_counts_minute (window_start timestamptz, window_end timestamptz,
-        action text, event_count bigint, is_final boolean, topic text);
-      create table revenue_minute (window_start timestamptz, window_end timestamptz,
-        purchases bigint, revenue numeric(14,2), is_final boolean, topic text);
-      create table late_events (topic text, window_start timestamptz,
-        recorded_at timestamptz not null default now());`);
     await seedMinutes(sql, topic, 0, 70, 68); // 70 minutes: the chart shows the last 60
     await seedMinutes(sql, "some_other_topic", 60, 75, 0); // must not show
-    await sql`insert into late_events (topic, window_start)
-      select ${topic}, ${new Date(START).toISOString()}::timestamptz from generate_series(1, 3)`;
+    await sql`insert into late_events (topic, event_id, partition, "offset", window_start,
+        window_end, action, revenue_cents, watermark, lateness_ms, event)
+      select ${topic}, 'late-' || i, 0, i, ${new Date(START).toISOString()}::timestamptz,
+             ${new Date(START + MIN).toISOString()}::timestamptz, 'view', 0,
+             ${new Date(START + 2 * MIN).toISOString()}::timestamptz, 60000, '{}'::jsonb
+        from generate_series(1, 3) as i`;
 
     const kafka = createKafkaClient(config, { clientSuffix: "obs-dash" });
     const producer = kafka.producer();
@@ -156,11 +155,10 @@ Deno.test({
       }),
     };
     const server = await startHttpServer({
-      config,
+      config: { ...config, httpPort: freePort() },
       log: createLogger("browser-test", { level: "error" }),
       modules: () => [aggregator],
       registry: new Registry(),
-      anyPort: true,
     });
     assert.ok(server);
     const { context, close } = await launchBrowser();
@@ -293,11 +291,10 @@ Deno.test({
     const log = createLogger("browser-real", { level: "warn" });
     const running: RunningModule[] = [];
     const server = await startHttpServer({
-      config,
+      config: { ...config, httpPort: freePort() },
       log,
       modules: () => running,
       registry: new Registry(),
-      anyPort: true,
     });
     assert.ok(server);
     const { context, close } = await launchBrowser();

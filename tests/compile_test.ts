@@ -4,7 +4,7 @@
  * (it cannot be downloaded here: set DENORT_BIN).
  */
 import assert from "node:assert/strict";
-import { compileNexus, resolveDenortHere } from "../src/observe/compile.ts";
+import { compileNexus, resolveDenortHere } from "../scripts/compile_binary.ts";
 import { freshDatabase } from "./_support.ts";
 
 const denort = await resolveDenortHere();

@@ -8,7 +8,7 @@
  * Size: NEXUS_TEST_EVENTS (default 50000). By hand: NEXUS_TEST_EVENTS=1000000.
  */
 import assert from "node:assert/strict";
-import { MALFORMED_KINDS } from "../src/events/mod.ts";
+import { VALUE_MALFORMED_KINDS } from "../src/events/mod.ts";
 import { defaultStreamParams, produceStream } from "../src/generator/mod.ts";
 import {
   assertExact,
@@ -50,12 +50,12 @@ Deno.test({
         { batchSize: 5000 },
       );
       const produceMs = performance.now() - t0;
-      for (const kind of MALFORMED_KINDS) {
+      for (const kind of VALUE_MALFORMED_KINDS) {
         assert.ok(manifest.malformed[kind] > 0, `the stream has ${kind} records`);
       }
       s.phase(`produced ${manifest.records} records in ${Math.round(produceMs)} ms`);
-      // consumers start on a full topic (never idle on empty partitions: the idle watermark
-      // follows the wall clock, which is far past this stream's historical event times)
+      // consumers start on a full topic of historical events (not a live stream: idle
+      // partitions follow the topic's event time, never the wall clock)
       children.push(spawnNexus(s, "nexus-1"), spawnNexus(s, "nexus-2"));
       await Promise.all(children.map((c) => nexusReady(c)));
       const ends = await topicEndOffsets(s.config, s.topic);
@@ -65,7 +65,7 @@ Deno.test({
       s.phase(
         `exact: ${r.valid} valid counted once, ${r.late} late, ${r.dead} dead letters ` +
           `(${
-            MALFORMED_KINDS.map((k) => `${k} ${manifest.malformed[k]}`).join(", ")
+            VALUE_MALFORMED_KINDS.map((k) => `${k} ${manifest.malformed[k]}`).join(", ")
           }) all in the DLQ with their reason; ${r.records} records archived once; ` +
           `consumed + verified in ${secs.toFixed(1)} s`,
       );

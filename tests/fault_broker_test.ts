@@ -21,7 +21,7 @@ import {
   startClusterNode,
   stopCluster,
   stopClusterNode,
-} from "../src/stack/mod.ts";
+} from "../stack/mod.ts";
 import { serviceRestartsAllowed, testConfig } from "./_support.ts";
 import {
   assertExact,

@@ -9,7 +9,7 @@
  * Size: NEXUS_TEST_EVENTS (default 20000) over NEXUS_TEST_PRODUCE_SECONDS (default 30);
  * S3 outage NEXUS_TEST_S3_OUTAGE_MS (default 8000).
  */
-import { restartService, startService, stopService } from "../src/stack/mod.ts";
+import { restartService, startService, stopService } from "../stack/mod.ts";
 import { serviceRestartsAllowed } from "./_support.ts";
 import {
   assertExact,

@@ -3,6 +3,7 @@
  * offsets after a consumer group consumed part of a fresh topic; `/metrics` parses with a
  * strict text-format parser; `/readyz` is ready against the real services.
  */
+import { freePort } from "./fixtures/free_port.ts";
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { DeleteObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -14,7 +15,7 @@ import { dataKey } from "../src/archiver/key.ts";
 import { startHttpServer } from "../src/observe/http.ts";
 import { Registry } from "../src/observe/metrics.ts";
 import { formatStatus, gatherStatus, statusCommand } from "../src/observe/status_command.ts";
-import { parsePrometheus, sampleValue } from "../src/observe/testing/prom_parser.ts";
+import { parsePrometheus, sampleValue } from "./fixtures/prom_parser.ts";
 import { freshDatabase, freshTopic, testConfig, uniqueName } from "./_support.ts";
 
 const PRODUCED = [10, 7, 5]; // records per partition
@@ -150,11 +151,10 @@ Deno.test("observe: status and /metrics lag agree with the end offsets", async (
       status: () => ({ eventsIn: 0, eventsOut: 0 }),
     };
     const server = await startHttpServer({
-      config,
+      config: { ...config, httpPort: freePort() },
       log: createLogger("t", { level: "error" }),
       modules: () => [aggregator, archiver],
       registry: new Registry(),
-      anyPort: true,
     });
     assert.ok(server);
     try {

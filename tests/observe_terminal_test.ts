@@ -30,7 +30,7 @@ Deno.test({
   ignore: !haveTmux,
   async fn() {
     const session = uniqueName("nexus_term");
-    const demo = new URL("../src/observe/testing/term_demo.ts", import.meta.url).pathname;
+    const demo = new URL("./fixtures/term_demo.ts", import.meta.url).pathname;
     const cmd = `'${Deno.execPath()}' run --allow-env --allow-read '${demo}' 3 700; sleep 30`;
     await tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", cmd);
     try {

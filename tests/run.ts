@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { ensureStack, stackDown, stackStatus } from "../src/stack/mod.ts";
+import { ensureStack, stackDown, stackStatus } from "../stack/mod.ts";
 
 // deno-lint-ignore no-control-regex -- deno test colours its summary line with ANSI escapes
 const ANSI = /\x1b\[[0-9;]*m/g;

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { freshDatabase, freshTopic, testConfig, testEnv, uniqueName } from "./_support.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const STACK_CLI = new URL("../src/stack/cli.ts", import.meta.url).pathname;
+const STACK_CLI = new URL("../stack/cli.ts", import.meta.url).pathname;
 const dec = new TextDecoder();
 
 function secretsOf(env: Record<string, string>): Record<string, string> {

@@ -6,7 +6,7 @@ import { type BudgetMember, BufferBudget } from "./budget.ts";
 import { decodeObject, type RawRecord } from "./encode.ts";
 import { type PartitionDeps, PartitionWriter } from "./partition.ts";
 import { checkTiling, listArchive, readRecords } from "./read.ts";
-import { MemoryStore } from "./store.ts";
+import { MemoryStore } from "../../tests/fixtures/memory_store.ts";
 
 const log = createLogger("test", { level: "error" });
 

@@ -33,7 +33,7 @@ import type { FlushPolicy } from "./batch.ts";
 import type { BufferBudget } from "./budget.ts";
 import { PartitionWriter } from "./partition.ts";
 import type { ObjectStore } from "./store.ts";
-import { type BackoffPolicy, GaveUp } from "./uploader.ts";
+import { type BackoffPolicy, GaveUp } from "./s3_retry.ts";
 
 /** What every partition of one archiver process shares. */
 export interface ArchiverShared {

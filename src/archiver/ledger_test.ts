@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { LedgerError, recover } from "./ledger.ts";
 import { ledgerKey } from "./key.ts";
-import { MemoryStore } from "./store.ts";
+import { MemoryStore } from "../../tests/fixtures/memory_store.ts";
 
 const enc = new TextEncoder();
 

@@ -23,5 +23,5 @@ export {
   readRecords,
   type TilingProblem,
 } from "./read.ts";
-export { MemoryStore, type ObjectStore, S3Store } from "./store.ts";
+export { type ObjectStore, S3Store } from "./store.ts";
 export { archiveTruth, compareTruth, postgresCounts } from "./verify.ts";

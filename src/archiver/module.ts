@@ -19,7 +19,7 @@ import { ArchiverPartition, type ArchiverShared } from "./handler.ts";
 import { archiverStatus } from "./status.ts";
 import { DEFAULT_PREFIX } from "./key.ts";
 import { type ObjectStore, probeConditionalWrites, S3Store } from "./store.ts";
-import { type BackoffPolicy, describeFailure, retry } from "./uploader.ts";
+import { type BackoffPolicy, describeFailure, retry } from "./s3_retry.ts";
 
 /** Tuning and collaborators; every field is optional. */
 export interface ArchiverOptions {

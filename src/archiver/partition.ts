@@ -4,7 +4,7 @@
  * following the ledger protocol (reserve boundary → PutObject → commit). See `ledger.ts` for
  * the exactly-once argument.
  *
- * Faults: S3 outages are retried forever (`uploader.ts`). A failure retrying cannot fix (a
+ * Faults: S3 outages are retried forever (`s3_retry.ts`). A failure retrying cannot fix (a
  * refusal such as 403 AccessDenied or 404 NoSuchBucket, an unreadable ledger: `s3_errors.ts`)
  * in recovery or in the upload loop sets `failure`, drops the writer's buffered batches (the
  * ledger makes that safe: a later owner re-reads them), calls `onFailure` once, and from then
@@ -26,7 +26,7 @@ import {
   isRetriable,
   retry,
   RetryAborted,
-} from "./uploader.ts";
+} from "./s3_retry.ts";
 import { addArchiveBytes, recordFlush } from "../observe/metrics.ts";
 
 /** Outcome of offering a record. */

@@ -8,9 +8,10 @@ import { ArchiverPartition, type ArchiverShared } from "./handler.ts";
 import { ledgerKey } from "./key.ts";
 import { listEntries } from "./ledger.ts";
 import { PartitionWriter } from "./partition.ts";
-import { GaveUp } from "./uploader.ts";
+import { GaveUp } from "./s3_retry.ts";
 import { checkTiling, listArchive, readRecords } from "./read.ts";
-import { type ListedObject, MemoryStore, type ObjectStore } from "./store.ts";
+import type { ListedObject, ObjectStore } from "./store.ts";
+import { MemoryStore } from "../../tests/fixtures/memory_store.ts";
 
 const log = createLogger("test", { level: "error" });
 
@@ -404,7 +405,7 @@ Deno.test("recovery that S3 refuses, or an unparseable ledger entry, fails init 
   store.failing = true;
   const f3: unknown[] = [];
   const c = mk(f3);
-  const { RetryAborted } = await import("./uploader.ts");
+  const { RetryAborted } = await import("./s3_retry.ts");
   await assert.rejects(c.init(0n, 30), RetryAborted);
   assert.equal(c.failure, undefined);
   assert.deepEqual(f3, []);

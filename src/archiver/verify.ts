@@ -86,17 +86,7 @@ export async function archiveTruth(
   return { truth, stats };
 }
 
-async function columns(sql: Sql, table: string): Promise<Set<string>> {
-  const rows = await sql<{ column_name: string }[]>`
-    select column_name from information_schema.columns
-     where table_schema = current_schema() and table_name = ${table}`;
-  return new Set(rows.map((r) => r.column_name));
-}
-
-/**
- * Reads the aggregator's per-minute output for [from, to): views plus the late ledger. When a
- * relation has a `topic` column only rows of `topic` are read.
- */
+/** Reads the aggregator's per-minute output of `topic` for [from, to): views plus the late ledger. */
 export async function postgresCounts(
   sql: Sql,
   topic: string,
@@ -112,24 +102,21 @@ export async function postgresCounts(
   };
   const fromIso = from.toISOString();
   const toIso = to.toISOString();
-  const byTopic = async (table: string) => (await columns(sql, table)).has("topic");
   const isAction = (a: string): a is Action => (ACTIONS as readonly string[]).includes(a);
 
-  const acTopic = await byTopic("action_counts_minute");
   const ac = await sql<{ window_start: Date; action: string; n: string }[]>`
     select window_start, action, sum(event_count)::bigint as n from action_counts_minute
      where window_start >= ${fromIso}::timestamptz and window_start < ${toIso}::timestamptz
-       ${acTopic ? sql`and topic = ${topic}` : sql``}
+       and topic = ${topic}
      group by 1, 2`;
   for (const r of ac) if (isAction(r.action)) get(r.window_start).counts[r.action] += Number(r.n);
 
-  const rmTopic = await byTopic("revenue_minute");
   const rm = await sql<{ window_start: Date; purchases: string; cents: string }[]>`
     select window_start, sum(purchases)::bigint as purchases,
            round(sum(revenue) * 100)::text as cents
       from revenue_minute
      where window_start >= ${fromIso}::timestamptz and window_start < ${toIso}::timestamptz
-       ${rmTopic ? sql`and topic = ${topic}` : sql``}
+       and topic = ${topic}
      group by 1`;
   for (const r of rm) {
     const w = get(r.window_start);
@@ -137,28 +124,20 @@ export async function postgresCounts(
     w.revenueCents += BigInt(r.cents);
   }
 
-  const lateCols = await columns(sql, "late_events");
-  if (lateCols.size > 0) {
-    const lt = lateCols.has("topic");
-    const cents = lateCols.has("revenue_cents")
-      ? sql`coalesce(sum(revenue_cents), 0)`
-      : lateCols.has("price") && lateCols.has("quantity")
-      ? sql`coalesce(round(sum(case when action = 'purchase' then price * quantity else 0 end) * 100), 0)`
-      : sql`0`;
-    const late = await sql<{ window_start: Date; action: string; n: string; cents: string }[]>`
-      select window_start, action, count(*)::bigint as n, (${cents})::text as cents
-        from late_events
-       where window_start >= ${fromIso}::timestamptz and window_start < ${toIso}::timestamptz
-         ${lt ? sql`and topic = ${topic}` : sql``}
-       group by 1, 2`;
-    for (const r of late) {
-      if (!isAction(r.action)) continue;
-      const w = get(r.window_start);
-      w.counts[r.action] += Number(r.n);
-      if (r.action === "purchase") {
-        w.purchases += Number(r.n);
-        w.revenueCents += BigInt(r.cents);
-      }
+  const late = await sql<{ window_start: Date; action: string; n: string; cents: string }[]>`
+    select window_start, action, count(*)::bigint as n,
+           coalesce(sum(revenue_cents), 0)::text as cents
+      from late_events
+     where window_start >= ${fromIso}::timestamptz and window_start < ${toIso}::timestamptz
+       and topic = ${topic}
+     group by 1, 2`;
+  for (const r of late) {
+    if (!isAction(r.action)) continue;
+    const w = get(r.window_start);
+    w.counts[r.action] += Number(r.n);
+    if (r.action === "purchase") {
+      w.purchases += Number(r.n);
+      w.revenueCents += BigInt(r.cents);
     }
   }
   return out;

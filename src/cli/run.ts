@@ -1,6 +1,6 @@
 /**
- * `run`: checks the services the chosen modules need, applies migrations, starts the
- * modules and stops them gracefully on SIGINT/SIGTERM.
+ * `run`: checks the services the chosen modules need and applies migrations — once, here,
+ * for every module — then starts the modules and stops them gracefully on SIGINT/SIGTERM.
  *
  * @module
  */
@@ -10,35 +10,20 @@ import type { Logger } from "../log/logger.ts";
 import { checkPostgres, createSql, migrate } from "../postgres/mod.ts";
 import { checkS3 } from "../s3/mod.ts";
 import type { RunningModule } from "../runtime/module.ts";
+import { servicesFor } from "../runtime/services.ts";
 import { installShutdown } from "../runtime/shutdown.ts";
 import { startObservability } from "../observe/mod.ts";
 import { moduleStarters } from "./registry.ts";
 
-/** Which services a module needs, for the start-up checks. */
-const NEEDS: Record<ModuleName, { postgres: boolean; s3: "raw" | "archive" | null }> = {
-  generator: { postgres: false, s3: "raw" },
-  loader: { postgres: true, s3: "raw" },
-  aggregator: { postgres: true, s3: null },
-  archiver: { postgres: false, s3: "archive" },
-};
-
-/** Checks every service the modules need, failing with one line on the first problem. */
+/**
+ * Checks every service the modules need (the table `MODULE_NEEDS`), failing with one line on
+ * the first problem. The one place start-up checks run: the modules themselves check nothing.
+ */
 export async function preflight(config: Config, modules: ModuleName[]): Promise<void> {
-  const consumers = modules.filter((m) => m === "aggregator" || m === "archiver");
-  const producesTopic = modules.includes("generator");
-  if (modules.some((m) => m !== "loader")) {
-    await checkKafka(config, {
-      requireTopics: consumers.length > 0 && !producesTopic ? [config.clickTopic] : [],
-    });
-  }
-  if (modules.some((m) => NEEDS[m].postgres)) await checkPostgres(config);
-  const buckets = new Set<string>();
-  for (const m of modules) {
-    const need = NEEDS[m].s3;
-    if (need === "raw") buckets.add(config.rawBucket);
-    if (need === "archive") buckets.add(config.archiveBucket);
-  }
-  if (buckets.size > 0) await checkS3(config, [...buckets]);
+  const needs = servicesFor(config, modules);
+  if (needs.kafka) await checkKafka(config, { requireTopics: needs.requireTopics });
+  if (needs.postgres) await checkPostgres(config);
+  if (needs.buckets.length > 0) await checkS3(config, needs.buckets);
 }
 
 /** Applies pending migrations; returns the names applied. */
@@ -58,7 +43,7 @@ export async function applyMigrations(config: Config): Promise<string[]> {
 export async function runModules(config: Config, log: Logger): Promise<number> {
   const modules = config.modules;
   await preflight(config, modules);
-  if (modules.some((m) => NEEDS[m].postgres)) {
+  if (servicesFor(config, modules).postgres) {
     const applied = await applyMigrations(config);
     if (applied.length) log.info("migrations applied", { applied: applied.join(",") });
   }

@@ -40,24 +40,6 @@ function missingRelation(e: unknown): boolean {
   return (e as { code?: string }).code === "42P01";
 }
 
-const topicColumn = new WeakMap<Sql, Map<string, Promise<boolean>>>();
-
-/** Whether `relation` has a `topic` column (the aggregator's views do; a minimal one may not). */
-function hasTopic(sql: Sql, relation: string): Promise<boolean> {
-  let m = topicColumn.get(sql);
-  if (!m) topicColumn.set(sql, m = new Map());
-  let p = m.get(relation);
-  if (!p) {
-    p = sql<{ n: number }[]>`
-      select count(*)::int as n from information_schema.columns
-      where table_schema = current_schema() and table_name = ${relation}
-        and column_name = 'topic'`.then((r) => (r[0]?.n ?? 0) > 0);
-    m.set(relation, p);
-    p.catch(() => m.delete(relation));
-  }
-  return p;
-}
-
 /** Actions per minute over the last `minutes` windows of data (empty if the view is missing). */
 export async function actionsPerMinute(
   sql: Sql,
@@ -65,17 +47,15 @@ export async function actionsPerMinute(
   minutes = 60,
 ): Promise<ActionPoint[]> {
   try {
-    const byTopic = await hasTopic(sql, "action_counts_minute");
-    const t1 = byTopic ? sql`and a.topic = ${topic}` : sql``;
-    const t2 = byTopic ? sql`where m.topic = ${topic}` : sql``;
     const rows = await sql<
       { window_start: Date; action: string; event_count: string; is_final: boolean }[]
     >`
       select a.window_start, a.action, a.event_count::text as event_count, a.is_final
       from action_counts_minute a
-      where a.window_start > (select max(m.window_start) from action_counts_minute m ${t2})
+      where a.window_start > (select max(m.window_start) from action_counts_minute m
+                               where m.topic = ${topic})
                              - make_interval(mins => ${minutes}::int)
-        ${t1}
+        and a.topic = ${topic}
       order by a.window_start, a.action`;
     return rows.map((r) => ({
       t: r.window_start.toISOString(),
@@ -96,18 +76,16 @@ export async function revenuePerMinute(
   minutes = 60,
 ): Promise<RevenuePoint[]> {
   try {
-    const byTopic = await hasTopic(sql, "revenue_minute");
-    const t1 = byTopic ? sql`and r.topic = ${topic}` : sql``;
-    const t2 = byTopic ? sql`where m.topic = ${topic}` : sql``;
     const rows = await sql<
       { window_start: Date; purchases: string; revenue: string; is_final: boolean }[]
     >`
       select r.window_start, r.purchases::text as purchases,
-             r.revenue::numeric(14,2)::text as revenue, r.is_final
+             r.revenue::text as revenue, r.is_final
       from revenue_minute r
-      where r.window_start > (select max(m.window_start) from revenue_minute m ${t2})
+      where r.window_start > (select max(m.window_start) from revenue_minute m
+                               where m.topic = ${topic})
                              - make_interval(mins => ${minutes}::int)
-        ${t1}
+        and r.topic = ${topic}
       order by r.window_start`;
     return rows.map((r) => ({
       t: r.window_start.toISOString(),
@@ -124,11 +102,10 @@ export async function revenuePerMinute(
 /** Late events in Postgres: all, and recorded in the last hour of wall-clock time. */
 export async function lateCounts(sql: Sql, topic: string): Promise<LateCounts> {
   try {
-    const byTopic = await hasTopic(sql, "late_events");
     const [r] = await sql<{ total: string; last_hour: string }[]>`
       select count(*)::text as total,
              count(*) filter (where recorded_at > now() - interval '1 hour')::text as last_hour
-      from late_events ${byTopic ? sql`where topic = ${topic}` : sql``}`;
+      from late_events where topic = ${topic}`;
     return { total: Number(r?.total ?? 0), lastHour: Number(r?.last_hour ?? 0) };
   } catch (e) {
     if (missingRelation(e)) return { total: 0, lastHour: 0 };

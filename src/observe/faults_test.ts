@@ -6,7 +6,7 @@ import { describeFaults, moduleFaults } from "./module_state.ts";
 import { modulesCheck, ReadinessProbe } from "./readiness.ts";
 import { statusFamilies } from "./status_metrics.ts";
 import { blockLines, RateTracker, renderStatus, statusRows } from "./terminal.ts";
-import { parsePrometheus, sampleValue } from "./testing/prom_parser.ts";
+import { parsePrometheus, sampleValue } from "../../tests/fixtures/prom_parser.ts";
 
 const SINCE = Date.UTC(2026, 0, 1, 12, 0, 0);
 const REASON =

@@ -31,8 +31,6 @@ export interface HttpOptions {
   readiness?: ReadinessCheck[];
   /** Registry rendered at `/metrics`; default the process-wide one. */
   registry?: Registry;
-  /** Listen on any free port instead of `config.httpPort` (tests). */
-  anyPort?: boolean;
   /** Allow a non-loopback host; default the `httpAllowPublic` setting (NEXUS_HTTP_ALLOW_PUBLIC). */
   allowPublic?: boolean;
   /** Shared clients; default created (and closed) by the server. */
@@ -86,7 +84,7 @@ async function dlqRecords(res: ObserveResources): Promise<number | null> {
 /** Starts the server; resolves once it listens, or to `undefined` when the port is 0. */
 export async function startHttpServer(opts: HttpOptions): Promise<HttpServer | undefined> {
   const { config, log } = opts;
-  if (config.httpPort === 0 && !opts.anyPort) {
+  if (config.httpPort === 0) {
     log.info("HTTP endpoints disabled (NEXUS_HTTP_PORT=0)");
     return undefined;
   }
@@ -175,7 +173,7 @@ export async function startHttpServer(opts: HttpOptions): Promise<HttpServer | u
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     hostname: config.httpHost,
-    port: opts.anyPort ? 0 : config.httpPort,
+    port: config.httpPort,
     signal: ac.signal,
     onListen: (addr) => listening.resolve(addr as Deno.NetAddr),
     onError: (e) => {

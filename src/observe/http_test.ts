@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
+import { freePort } from "../../tests/fixtures/free_port.ts";
 import { resolveConfig } from "../config/mod.ts";
 import { ConfigError } from "../config/mod.ts";
 import { createLogger } from "../log/logger.ts";
 import type { RunningModule } from "../runtime/module.ts";
 import { assertBindable, isLoopback, startHttpServer } from "./http.ts";
 import { Registry } from "./metrics.ts";
-import { parsePrometheus, sampleValue } from "./testing/prom_parser.ts";
+import { parsePrometheus, sampleValue } from "../../tests/fixtures/prom_parser.ts";
 
 const log = createLogger("test", { level: "error" });
 
@@ -42,11 +43,10 @@ Deno.test("http: healthz, readyz, metrics, dashboard assets, read-only", async (
   const mods = [fakeModule(failing.promise)];
   let ok = true;
   const server = await startHttpServer({
-    config,
+    config: { ...config, httpPort: freePort() },
     log,
     modules: () => mods,
     registry: new Registry(),
-    anyPort: true,
     readiness: [{
       name: "fake",
       check: () => (ok ? Promise.resolve() : Promise.reject(new Error("down"))),

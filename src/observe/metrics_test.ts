@@ -9,7 +9,7 @@ import {
   Registry,
   setWatermark,
 } from "./metrics.ts";
-import { parsePrometheus, sampleValue } from "./testing/prom_parser.ts";
+import { parsePrometheus, sampleValue } from "../../tests/fixtures/prom_parser.ts";
 
 Deno.test("metrics: counters, gauges, histograms render as strict text format 0.0.4", async () => {
   const r = new Registry();

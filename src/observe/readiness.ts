@@ -1,15 +1,17 @@
 /**
- * Readiness: the services the configured modules need are reachable (Kafka, Postgres, the
- * S3 buckets) and every module is running with no faulted partition. Results are cached for a few seconds and each
- * check is bounded in time, so `/readyz` answers fast even while a service hangs.
+ * Readiness: the services the configured modules need (the table `MODULE_NEEDS`, the same the
+ * start-up checks read) are reachable, and every module is running with no faulted partition.
+ * Results are cached for a few seconds and each check is bounded in time, so `/readyz` answers
+ * fast even while a service hangs.
  *
  * @module
  */
-import type { Config, ModuleName } from "../config/mod.ts";
+import type { Config } from "../config/mod.ts";
 import { checkKafka } from "../kafka/mod.ts";
 import { checkPostgres } from "../postgres/mod.ts";
 import { reasonOf } from "../runtime/errors.ts";
 import type { RunningModule } from "../runtime/module.ts";
+import { servicesFor } from "../runtime/services.ts";
 import { checkS3 } from "../s3/mod.ts";
 import { describeFaults, moduleFaults, moduleState } from "./module_state.ts";
 
@@ -25,32 +27,15 @@ export interface Readiness {
   checks: { name: string; ok: boolean; reason?: string }[];
 }
 
-const NEEDS: Record<
-  ModuleName,
-  { kafka: boolean; postgres: boolean; s3: "raw" | "archive" | null }
-> = {
-  generator: { kafka: true, postgres: false, s3: "raw" },
-  loader: { kafka: false, postgres: true, s3: "raw" },
-  aggregator: { kafka: true, postgres: true, s3: null },
-  archiver: { kafka: true, postgres: false, s3: "archive" },
-};
-
-/** The service checks the modules of `config.modules` need. */
+/** The service checks the modules of `config.modules` need (the table `MODULE_NEEDS`). */
 export function serviceChecks(config: Config): ReadinessCheck[] {
-  const mods = config.modules;
+  const needs = servicesFor(config, config.modules);
   const out: ReadinessCheck[] = [];
-  if (mods.some((m) => NEEDS[m].kafka)) {
-    out.push({ name: "kafka", check: () => checkKafka(config) });
+  if (needs.kafka) out.push({ name: "kafka", check: () => checkKafka(config) });
+  if (needs.postgres) out.push({ name: "postgres", check: () => checkPostgres(config) });
+  if (needs.buckets.length) {
+    out.push({ name: "s3", check: () => checkS3(config, needs.buckets) });
   }
-  if (mods.some((m) => NEEDS[m].postgres)) {
-    out.push({ name: "postgres", check: () => checkPostgres(config) });
-  }
-  const buckets = new Set<string>();
-  for (const m of mods) {
-    if (NEEDS[m].s3 === "raw") buckets.add(config.rawBucket);
-    if (NEEDS[m].s3 === "archive") buckets.add(config.archiveBucket);
-  }
-  if (buckets.size) out.push({ name: "s3", check: () => checkS3(config, [...buckets]) });
   return out;
 }
 

@@ -54,9 +54,9 @@ export interface StackPaths {
   envFile: string;
 }
 
-/** The repository root: two levels above `src/stack/`. */
+/** The repository root: the folder above `stack/`. */
 export function defaultRoot(): string {
-  return fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
+  return fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
 }
 
 /** Lays out the stack's paths under `root` (default: the repository holding this file). */

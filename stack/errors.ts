@@ -25,4 +25,4 @@ export class StackError extends Error {
   }
 }
 
-export { reasonOf } from "../runtime/errors.ts";
+export { reasonOf } from "../src/runtime/errors.ts";

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { main } from "../../main.ts";
-import { ensureStack } from "../stack/mod.ts";
+import { main } from "../main.ts";
+import { ensureStack } from "./mod.ts";
 
 if (import.meta.main) {
   const env = await ensureStack();

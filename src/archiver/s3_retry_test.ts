@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LedgerError } from "./ledger.ts";
-import { backoffDelay, GaveUp, retry, RetryAborted } from "./uploader.ts";
+import { backoffDelay, GaveUp, retry, RetryAborted } from "./s3_retry.ts";
 
 Deno.test("backoff doubles and is capped", () => {
   const fixed = { baseMs: 100, maxMs: 1000, random: () => 1 };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { hideKafkajsTimerWarning } from "../kafka/warnings.ts";
+import { hideKafkajsTimerWarning } from "../src/kafka/warnings.ts";
 import { renderEnvLines } from "./env.ts";
 import { reasonOf, StackError } from "./errors.ts";
 import { clusterRequested, parseNodeName } from "./cluster.ts";

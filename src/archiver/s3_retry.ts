@@ -70,8 +70,6 @@ export interface RetryOptions extends BackoffPolicy {
    * identities after a restart), not a revoked one. Outages never count.
    */
   permanentAttempts?: number;
-  /** Classifier (tests); default `classifyFailure`. */
-  classify?: (e: unknown) => "retriable" | "refused" | "unreadable";
 }
 
 /** Default of `RetryOptions.permanentAttempts`. */
@@ -87,7 +85,6 @@ export async function retry<T>(
   fn: () => Promise<T>,
   opts: RetryOptions = {},
 ): Promise<T> {
-  const classify = opts.classify ?? classifyFailure;
   const maxRefused = Math.max(1, opts.permanentAttempts ?? DEFAULT_PERMANENT_ATTEMPTS);
   let refused = 0;
   for (let attempt = 1;; attempt++) {
@@ -99,7 +96,7 @@ export async function retry<T>(
     } catch (e) {
       if (opts.signal?.aborted) throw new RetryAborted(what, e);
       if (e instanceof GaveUp) throw e;
-      const kind = classify(e);
+      const kind = classifyFailure(e);
       if (kind === "unreadable") throw new GaveUp(what, e, kind, attempt);
       refused = kind === "refused" ? refused + 1 : 0;
       if (refused >= maxRefused) throw new GaveUp(what, e, "refused", attempt);

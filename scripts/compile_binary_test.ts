@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compileArgs, denortCachePath, resolveDenort } from "./compile.ts";
+import { compileArgs, denortCachePath, resolveDenort } from "./compile_binary.ts";
 
 const base = {
   execPath: Deno.execPath(),

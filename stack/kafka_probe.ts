@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Admin, kafkaClientFor, type SaslSettings } from "../kafka/mod.ts";
+import { type Admin, kafkaClientFor, type SaslSettings } from "../src/kafka/mod.ts";
 import { reasonOf } from "./errors.ts";
 
 /** The outcome of a probe: the value `fn` returned, or why it could not run. */
