@@ -133,7 +133,7 @@ export class AggregatorPartition implements PartitionHandler {
     const p = this.#ctx.partition;
     const cp = await claimPartition(sql, topic, p);
     this.state = new PartitionState(topic, p, cp, partition);
-    log.info("partition claimed", {
+    log.debug("partition claimed", {
       partition: p,
       epoch: cp.epoch,
       replay_offset: String(cp.replayOffset),

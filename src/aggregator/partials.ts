@@ -195,6 +195,8 @@ export class PartitionState {
       if (v.ok) this.#replay(v.event, v.time, rec.offset);
       return "replayed";
     }
+    // Dead and late records wait for the next flush: keep copies, not views into the client's
+    // fetch buffers (a view would keep a whole fetch response alive for one record).
     const key = rec.key;
     const value = rec.value;
     this.stats.eventsIn++;
@@ -204,8 +206,8 @@ export class PartitionState {
         offset: rec.offset,
         reason: v.reason,
         detail: v.detail,
-        key,
-        value,
+        key: copy(key),
+        value: copy(value),
         produced: false,
       });
       this.stats.dead++;
@@ -262,8 +264,8 @@ export class PartitionState {
         action: event.action,
         revenueCents: revenueCents(event),
         eventJson: JSON.stringify(event),
-        key,
-        value,
+        key: copy(key),
+        value: copy(value),
       });
       this.#lateIds.add(id);
       if (this.dedup.retains(ws, wm)) this.dedup.add(id, ws, offset);
@@ -406,4 +408,9 @@ export class PartitionState {
     this.#late = keep;
     return moved;
   }
+}
+
+/** A copy of `b` in its own memory (null stays null). */
+function copy(b: Uint8Array | null): Uint8Array | null {
+  return b === null ? null : new Uint8Array(b);
 }

@@ -133,7 +133,7 @@ export class ArchiverPartition implements PartitionHandler {
           earliest_retained: floor.toString(),
         });
       } else {
-        log.info("no archive yet for this partition: archiving from the earliest offset", {
+        log.debug("no archive yet for this partition: archiving from the earliest offset", {
           partition: p,
         });
       }

@@ -230,7 +230,8 @@ export class PartitionWriter implements BudgetMember {
     this.#dropBatches();
     if (r.last) this.lastArchived = BigInt(r.last.end);
     this.#ready = true;
-    log.info("partition recovered from the archive ledger", {
+    // a re-upload of a recorded range is worth a line; a plain recovery is routine
+    (r.pending ? log.info : log.debug)("partition recovered from the archive ledger", {
       partition,
       next: this.#next.toString(),
       pendingRewrite: r.pending ? `${r.pending.start}..${r.pending.end}` : undefined,

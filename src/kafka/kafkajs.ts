@@ -35,6 +35,7 @@ import {
   type Admin,
   type BrokerAddress,
   type ConsumedRecord,
+  DEFAULT_PARTITION_FETCH_BYTES,
   type FetchedBatch,
   type GroupConsumer,
   type GroupConsumerOptions,
@@ -386,7 +387,7 @@ class KafkajsGroupConsumer implements GroupConsumer {
       sessionTimeout: session,
       rebalanceTimeout: opts.rebalanceTimeoutMs ?? 2 * session,
       heartbeatInterval: opts.heartbeatIntervalMs ?? Math.min(3000, Math.floor(session / 3)),
-      maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? DEFAULT_PARTITION_FETCH_BYTES,
       // kafkajs sleeps this long when every partition is paused: keep resumes prompt
       maxWaitTimeInMs: opts.maxWaitMs ?? 250,
       retry: { retries: 100, initialRetryTime: 300, maxRetryTime: 10_000 },

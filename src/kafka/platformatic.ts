@@ -33,6 +33,7 @@ import { keyPartitioner } from "./partitioner.ts";
 import {
   type Admin,
   type BrokerAddress,
+  DEFAULT_PARTITION_FETCH_BYTES,
   type FetchedBatch,
   type GroupConsumer,
   type GroupConsumerOptions,
@@ -439,8 +440,10 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     const opts = this.#opts;
     this.#loop = new FetchLoop(this.#fetcher, {
       topic: opts.topic,
-      maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
-      maxBytes: 8 * 1024 * 1024,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? DEFAULT_PARTITION_FETCH_BYTES,
+      // Bounds the memory one fetch response can take; the broker still returns
+      // at least one record batch, so an oversized batch never stalls a partition.
+      maxBytes: 6 * (opts.maxBytesPerPartition ?? DEFAULT_PARTITION_FETCH_BYTES),
       maxWaitMs: opts.maxWaitMs ?? 500,
       log: this.#log,
     }, {
