@@ -15,7 +15,8 @@ export interface KafkaConfigOptions {
   logDir: string;
   /**
    * Port of an extra listener that advertises `kafka-internal.invalid:9092`, an address no
-   * client can reach: it reproduces the advertised-listener trap for tests. Default: none.
+   * client can reach: it reproduces the advertised-listener trap, so the start-up check that
+   * names it can be seen at work. Default: none.
    */
   misadvertisedPort?: number;
   /** Default partitions of a created topic. Default 6. */

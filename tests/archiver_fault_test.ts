@@ -64,11 +64,11 @@ async function getText(url: string): Promise<{ status: number; text: string }> {
   }
 }
 
-/** `nexus_module_events_total{module="archiver",direction="out"}`, or -1 when unreadable. */
+/** `nexus_events_total{module="archiver",direction="out"}`, or -1 when unreadable. */
 async function archivedOut(base: string): Promise<number> {
   const r = await getText(`${base}/metrics`);
   if (r.status !== 200) return -1;
-  return sampleValue(parsePrometheus(r.text), "nexus_module_events_total", {
+  return sampleValue(parsePrometheus(r.text), "nexus_events_total", {
     module: "archiver",
     direction: "out",
   }) ?? -1;

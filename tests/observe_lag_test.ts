@@ -172,11 +172,25 @@ Deno.test("observe: status and /metrics lag agree with the end offsets", async (
           expectArc(p),
         );
       }
+      // the next offset: the committed one (p0), the stored checkpoint (p2), the archived
+      // offset + 1 (archiver p1), else the first offset
       assert.equal(
-        sampleValue(fams, "nexus_kafka_committed_offset", { group: aggGroup, partition: "0" }),
+        sampleValue(fams, "nexus_consumer_next_offset", { group: aggGroup, partition: "0" }),
         4,
       );
-      assert.equal(sampleValue(fams, "nexus_checkpoint_next_offset", { topic, partition: "2" }), 3);
+      assert.equal(
+        sampleValue(fams, "nexus_consumer_next_offset", { group: aggGroup, partition: "2" }),
+        3,
+      );
+      assert.equal(
+        sampleValue(fams, "nexus_consumer_next_offset", { group: arcGroup, partition: "1" }),
+        6,
+      );
+      assert.equal(
+        sampleValue(fams, "nexus_consumer_next_offset", { group: arcGroup, partition: "0" }),
+        0,
+      );
+      for (const f of fams.values()) assert.ok(f.samples.length > 0, `${f.name} has no sample`);
       const ready = await fetch(`${server.url}/readyz`);
       const body = await ready.json();
       assert.equal(ready.status, 200, JSON.stringify(body));

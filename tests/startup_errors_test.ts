@@ -77,3 +77,22 @@ Deno.test("an unknown module name is one line naming NEXUS_MODULES", async () =>
   const r = await nexus(["run", "--modules", "generator,aggregater"], {});
   assertOneLine(r, "NEXUS_MODULES", /unknown module "aggregater"/);
 });
+
+Deno.test("a bad command flag is one usage line naming the flag, exit 2, before any service", async () => {
+  const unreachable = { KAFKA_BROKERS: "127.0.0.1:1", S3_ENDPOINT: "http://127.0.0.1:1" };
+  const cases: [string[], string, RegExp][] = [
+    [["generate", "--late-fraction", "7"], "--late-fraction", /is "7": outside 0\.\.1/],
+    [
+      ["verify", "--to", "2026-01-01T00:00:00Z"],
+      "--from",
+      /Cannot run nexus verify: --from is missing/,
+    ],
+    [["load", "--bogus"], "--bogus", /Cannot run nexus load: --bogus is not a flag of load/],
+    [["generate", "--rate"], "--rate", /--rate needs a value/],
+  ];
+  for (const [args, flag, pattern] of cases) {
+    const r = await nexus(args, unreachable);
+    assert.equal(r.code, 2, r.stderr);
+    assertOneLine(r, flag, pattern);
+  }
+});

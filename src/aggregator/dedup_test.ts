@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { DedupSet } from "./dedup.ts";
+import { DedupSet, idHash, IdSet } from "./dedup.ts";
 
 Deno.test("dedup keeps ids until window end + horizon <= watermark, and tracks min offset", () => {
   const d = new DedupSet(60_000);
@@ -19,4 +19,70 @@ Deno.test("dedup keeps ids until window end + horizon <= watermark, and tracks m
   assertEquals(d.retains(60_000, 180_000), false);
   d.clear();
   assertEquals(d.minOffset(), null);
+});
+
+Deno.test("ids that share a hash stay distinct: each is kept, found and pruned on its own", () => {
+  // find real colliding ids (31-bit hash: a few hundred thousand ids hold several pairs)
+  const seen = new Map<number, string>();
+  const pairs: [string, string][] = [];
+  for (let i = 0; pairs.length < 2; i++) {
+    const id = `42-8f3a2c1d-${i}`;
+    const other = seen.get(idHash(id));
+    if (other !== undefined) pairs.push([other, id]);
+    else seen.set(idHash(id), id);
+  }
+  const [[a, b], [c, d]] = pairs as [[string, string], [string, string]];
+  assertEquals(idHash(a), idHash(b));
+  const set = new DedupSet(0);
+  set.add(a, 0, 1n);
+  assertEquals([set.has(a), set.has(b)], [true, false]);
+  set.add(b, 60_000, 2n);
+  set.add(b, 60_000, 3n); // again: ignored
+  set.add(c, 0, 4n);
+  set.add(d, 0, 5n);
+  assertEquals(set.size, 4);
+  assertEquals([set.has(a), set.has(b), set.has(c), set.has(d)], [true, true, true, true]);
+  assertEquals(set.prune(60_000), 3); // window 0 goes: a, c, d
+  assertEquals([set.has(a), set.has(b), set.has(c), set.has(d)], [false, true, false, false]);
+  assertEquals(set.size, 1);
+  set.add(a, 120_000, 6n); // a returns after b: both held again
+  assertEquals([set.has(a), set.has(b)], [true, true]);
+  assertEquals(set.prune(120_000), 1); // b's window
+  assertEquals([set.has(a), set.has(b)], [true, false]);
+});
+
+Deno.test("DedupSet agrees with a plain set of ids under random adds and prunes", () => {
+  const set = new DedupSet(60_000);
+  const model = new Map<string, number>(); // id → window start
+  let seed = 7;
+  const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+  for (let step = 0; step < 20_000; step++) {
+    const ws = rnd(10) * 60_000;
+    const id = `e${rnd(5_000)}`;
+    assertEquals(set.has(id), model.has(id), `has(${id}) at step ${step}`);
+    if (!model.has(id)) model.set(id, ws);
+    set.add(id, ws, BigInt(step));
+    if (step % 1000 === 999) {
+      const wm = rnd(12) * 60_000;
+      let gone = 0;
+      for (const [k, w] of model) if (!set.retains(w, wm)) (model.delete(k), gone++);
+      assertEquals(set.prune(wm), gone);
+    }
+    assertEquals(set.size, model.size);
+  }
+});
+
+Deno.test("IdSet answers as a Set<string> does, colliding ids included", () => {
+  const ids = Array.from({ length: 120_000 }, (_, i) => `x-${i}`);
+  const set = new IdSet();
+  const model = new Set<string>();
+  let seed = 3;
+  const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+  for (let step = 0; step < 300_000; step++) {
+    const id = ids[rnd(ids.length)]!;
+    if (rnd(3) === 0) assertEquals(set.delete(id), model.delete(id));
+    else assertEquals(set.add(id), !model.has(id) && !!model.add(id));
+    assertEquals(set.size, model.size);
+  }
+  for (const id of ids) assertEquals(set.has(id), model.has(id), id);
 });

@@ -6,8 +6,10 @@
  * (`writeFlush`), dead letters first.
  *
  * Flushes happen when `NEXUS_FLUSH_MAX_EVENTS` records are pending (inside `take`, so the
- * partition's next records wait while the core keeps fetching them) and on every tick; other
- * partitions flush concurrently, each in its own transaction. A flush that PostgreSQL refuses
+ * partition's next records wait while the core keeps fetching them), every
+ * `NEXUS_FLUSH_INTERVAL_MS`, and — once the partition has read to the log end — within
+ * `NEXUS_CAUGHT_UP_FLUSH_MS` (spaced by it, so a trickle of records does not cost a
+ * transaction each); other partitions flush concurrently, each in its own transaction. A flush that PostgreSQL refuses
  * for a retriable reason is retried with backoff; one fenced by a newer owner reopens the
  * partition (the core claims it again if this process still owns it).
  *
@@ -23,7 +25,7 @@ import {
 import type { Logger } from "../log/logger.ts";
 import { classifyPostgresError, type Sql } from "../postgres/mod.ts";
 import { reasonOf } from "../runtime/errors.ts";
-import { recordFlush } from "../observe/metrics.ts";
+import { countDeadLetters, recordFlush } from "../observe/metrics.ts";
 import type { DeadLetterQueue } from "./dlq.ts";
 import { type PartitionOptions, PartitionState } from "./partials.ts";
 import { claimPartition, FencedError, PROCESSOR, UnstorableRecords, writeFlush } from "./sink.ts";
@@ -49,6 +51,10 @@ export interface AggregatorShared {
   partition: PartitionOptions;
   /** Pending live records that trigger a flush. */
   flushMaxEvents: number;
+  /** Longest time between flushes, ms. */
+  flushIntervalMs: number;
+  /** Flush spacing once caught up with the log end, ms; 0: by interval and size only. */
+  caughtUpFlushMs: number;
   idleTimeoutMs: number;
   allowedLatenessMs: number;
   /** Open windows + dedup ids + pending rows over all partitions above which fetching pauses. */
@@ -103,6 +109,8 @@ export class AggregatorPartition implements PartitionHandler {
   #gone = false;
   /** Wall-clock ms since this partition has not been ready (state bound), or undefined. */
   #blockedSince?: number;
+  /** Wall-clock ms of this partition's last flush attempt (or of its open). */
+  #flushedAt = Date.now();
 
   constructor(shared: AggregatorShared, ctx: PartitionContext) {
     this.#shared = shared;
@@ -154,6 +162,7 @@ export class AggregatorPartition implements PartitionHandler {
       }
     }
     if (sharedStateSize(this.#shared) > this.#shared.maxStateEntries) await this.#flush(true);
+    else if (st.pendingEvents > 0 && this.#caughtUpDue(Date.now())) await this.#flush(true);
     return records.length;
   }
 
@@ -187,7 +196,17 @@ export class AggregatorPartition implements PartitionHandler {
       const topic = await this.#shared.topicTime(st.partition, now);
       if (topic) st.watermark.advanceIdle(topic, now, st.live);
     }
-    await this.#flush(false);
+    if (now - this.#flushedAt >= this.#shared.flushIntervalMs || this.#caughtUpDue(now)) {
+      await this.#flush(false);
+    }
+  }
+
+  /** True when the partition has read to the log end and its caught-up flush is due. */
+  #caughtUpDue(now: number): boolean {
+    const spacing = this.#shared.caughtUpFlushMs;
+    const high = this.#ctx.highWatermark;
+    return spacing > 0 && high >= 0n && this.state!.position >= high &&
+      now - this.#flushedAt >= spacing;
   }
 
   async close(reason: CloseReason): Promise<void> {
@@ -224,6 +243,7 @@ export class AggregatorPartition implements PartitionHandler {
   async #flushOnce(): Promise<boolean> {
     const st = this.state;
     if (!st || this.#gone) return false;
+    this.#flushedAt = Date.now();
     const plan = st.plan();
     if (!plan) return true;
     const shared = this.#shared;
@@ -249,6 +269,7 @@ export class AggregatorPartition implements PartitionHandler {
     st.committed(plan);
     shared.lastFlushAt = Date.now();
     recordFlush("aggregator", (performance.now() - started) / 1000);
+    countDeadLetters("aggregator", plan.dead);
     this.#ctx.commit(plan.nextOffset);
     return true;
   }

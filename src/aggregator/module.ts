@@ -64,6 +64,8 @@ export function createAggregator(
           maxFutureMs: config.maxFutureMs,
         },
         flushMaxEvents: config.flushMaxEvents,
+        flushIntervalMs: config.flushIntervalMs,
+        caughtUpFlushMs: config.caughtUpFlushMs,
         idleTimeoutMs: config.idleTimeoutMs,
         allowedLatenessMs: config.allowedLatenessMs,
         maxStateEntries: options.maxStateEntries ?? 2_000_000,
@@ -72,12 +74,16 @@ export function createAggregator(
         overBound: false,
         topicTime: (partition, now) => topicView(partition, now),
       };
-      // Every partition's stored event-time state, read at most every half tick and shared
-      // by this process's partitions; its own partitions are taken from memory (fresher).
-      const tickMs = Math.min(config.flushIntervalMs, 1000);
+      // Ticks come often enough for both flush triggers; the stored event-time state of
+      // every partition is read at most every half flush period and shared by this process's
+      // partitions; its own partitions are taken from memory (fresher).
+      const periodMs = Math.min(config.flushIntervalMs, 1000);
+      const tickMs = config.caughtUpFlushMs > 0
+        ? Math.min(periodMs, config.caughtUpFlushMs)
+        : periodMs;
       let stored: { at: number; value: ReturnType<typeof topicTimes> } | undefined;
       const topicView = async (partition: number, now: number) => {
-        if (!stored || now - stored.at >= tickMs / 2) {
+        if (!stored || now - stored.at >= periodMs / 2) {
           stored = { at: now, value: topicTimes(sql, topic) };
           stored.value.catch(() => {});
         }

@@ -18,7 +18,7 @@
  * @module
  */
 import { type ClickEvent, type MalformedKind, validateRecord } from "../events/mod.ts";
-import { DedupSet } from "./dedup.ts";
+import { DedupSet, IdSet } from "./dedup.ts";
 import { isLive, type TopicTime, Watermark } from "./watermark.ts";
 import {
   addToWindow,
@@ -135,7 +135,7 @@ export class PartitionState {
   /** Watermark of the checkpoint this state was rebuilt from (replay classification). */
   readonly #replayWatermark: number | null;
   #late: LateRecord[] = [];
-  #lateIds = new Set<string>();
+  #lateIds = new IdSet();
   #dead: DeadRecord[] = [];
   /** Live records since the last successful flush. */
   pendingEvents = 0;

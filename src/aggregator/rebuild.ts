@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { defineCommand } from "../cli/options.ts";
+import { rebuildSpec } from "../cli/specs.ts";
 import type { Config } from "../config/mod.ts";
 import { validateRecord } from "../events/mod.ts";
 import { createKafkaClient, readTopic } from "../kafka/mod.ts";
@@ -140,59 +141,12 @@ async function writeRebuild(sql: Sql, schema: string, topic: string, totals: Tot
   });
 }
 
-const USAGE = `nexus rebuild [--topic NAME] [--schema NAME] [--max-diffs N] [--timeout-ms MS]
-  Recomputes every minute window of the click topic from the earliest retained offset up to
-  the aggregator's stored checkpoints, into <schema>.minute_totals, and compares the totals
-  per (window, action) with the live tables (window_partials + late_events).
-  --topic       topic to rebuild              [default: NEXUS_CLICK_TOPIC]
-  --schema      schema for the rebuilt tables [default: aggregator_rebuild]
-  --max-diffs   differences printed           [default: 50]
-  --timeout-ms  longest replay                [default: 300000]
-  Exit code: 0 equal, 1 differences, 2 usage or service error.`;
-
 /** The `rebuild` command. */
-export const rebuildCommand: Command = {
-  name: "rebuild",
-  summary: "Recompute all windows from Kafka into a separate schema and compare with live",
-  usage: USAGE,
-  async run(args: string[], ctx: ModuleContext): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          topic: { type: "string" },
-          schema: { type: "string", default: "aggregator_rebuild" },
-          "max-diffs": { type: "string", default: "50" },
-          "timeout-ms": { type: "string", default: "300000" },
-        },
-      }));
-    } catch (e) {
-      console.error(`rebuild: ${reasonOf(e)}`);
-      return 2;
-    }
-    const topic = values.topic ?? ctx.config.clickTopic;
-    const schema = values.schema!;
-    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
-      console.error(`rebuild: --schema is ${JSON.stringify(schema)}: not a plain lower-case name`);
-      return 2;
-    }
-    const maxDiffs = Number(values["max-diffs"]);
-    const timeoutMs = Number(values["timeout-ms"]);
-    if (!Number.isInteger(maxDiffs) || maxDiffs < 0) {
-      console.error(
-        `rebuild: --max-diffs is ${JSON.stringify(values["max-diffs"])}: not an integer >= 0`,
-      );
-      return 2;
-    }
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 1000) {
-      console.error(
-        `rebuild: --timeout-ms is ${JSON.stringify(values["timeout-ms"])}: not an integer >= 1000`,
-      );
-      return 2;
-    }
+export const rebuildCommand: Command = defineCommand(
+  rebuildSpec,
+  async (flags, ctx: ModuleContext): Promise<number> => {
+    const topic = flags.topic ?? ctx.config.clickTopic;
+    const { schema, "max-diffs": maxDiffs, "timeout-ms": timeoutMs } = flags;
     const sql = createSql(ctx.config, { max: 2 });
     try {
       await migrate(sql);
@@ -227,7 +181,7 @@ export const rebuildCommand: Command = {
       await sql.end({ timeout: 2 }).catch(() => {});
     }
   },
-};
+);
 
 /** Commands the aggregator provides. */
 export const aggregatorCommands: Command[] = [rebuildCommand];

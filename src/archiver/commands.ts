@@ -4,96 +4,45 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { defineCommand, UsageError, type Values } from "../cli/options.ts";
+import { archiveLsSpec, backfillSpec, verifySpec } from "../cli/specs.ts";
 import { createKafkaClient, type OutRecord } from "../kafka/mod.ts";
 import { createSql, postgresError } from "../postgres/mod.ts";
 import type { Command, ModuleContext } from "../runtime/module.ts";
 import { createS3 } from "../s3/mod.ts";
 import { validateRecord } from "../events/mod.ts";
-import { DEFAULT_PREFIX } from "./key.ts";
 import { checkTiling, listArchive, type ListOptions, readRecords } from "./read.ts";
 import { S3Store } from "./store.ts";
 import { archiveTruth, compareTruth, formatMismatches, postgresCounts } from "./verify.ts";
 
-/** A usage error (one line naming the flag); commands print it and exit 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
-function parse<T extends Record<string, { type: "string" | "boolean" }>>(
-  args: string[],
-  options: T,
-) {
-  try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0]!);
-  }
-}
-
-function time(flag: string, raw: string | undefined, required = true): Date | undefined {
-  if (raw === undefined) {
-    if (required) {
-      throw new UsageError(`--${flag} is required (an ISO time, e.g. 2026-01-01T00:00:00Z)`);
-    }
-    return undefined;
-  }
-  const t = Date.parse(raw);
-  if (!Number.isFinite(t)) {
-    throw new UsageError(`--${flag} is ${JSON.stringify(raw)}: not an ISO time`);
-  }
-  return new Date(t);
-}
-
-function day(flag: string, raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(raw)) {
-    throw new UsageError(`--${flag} is ${JSON.stringify(raw)}: expected YYYY-MM-DD`);
-  }
-  return raw;
-}
-
-async function usageGuard(name: string, fn: () => Promise<number>): Promise<number> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`nexus ${name}: ${e.message}`);
-      return 2;
-    }
-    throw e;
-  }
-}
-
-const SCAN_FLAGS = `  --topic NAME          archived topic [NEXUS_CLICK_TOPIC]
-  --prefix P            key prefix in the archive bucket [${DEFAULT_PREFIX}]
-  --scan-dt-from DAY    only read objects whose dt (record-time day) >= DAY (YYYY-MM-DD)
-  --scan-dt-to DAY      ... and <= DAY (both needed; default: the whole topic)`;
-
 function scanOptions(v: { "scan-dt-from"?: string; "scan-dt-to"?: string }): ListOptions {
-  const dtFrom = day("scan-dt-from", v["scan-dt-from"]);
-  const dtTo = day("scan-dt-to", v["scan-dt-to"]);
+  const { "scan-dt-from": dtFrom, "scan-dt-to": dtTo } = v;
   if ((dtFrom === undefined) !== (dtTo === undefined)) {
-    throw new UsageError(`--scan-dt-from and --scan-dt-to go together`);
+    throw new UsageError(
+      "--scan-dt-from and --scan-dt-to go together",
+      "give both days or neither",
+    );
   }
   return dtFrom && dtTo ? { dtFrom, dtTo } : {};
 }
 
-const SCAN_OPTS = {
-  topic: { type: "string" },
-  prefix: { type: "string" },
-  "scan-dt-from": { type: "string" },
-  "scan-dt-to": { type: "string" },
-} as const;
+function timeRange(v: { from: Date; to: Date }): { from: Date; to: Date } {
+  if (v.to <= v.from) {
+    throw new UsageError(
+      `--to (${v.to.toISOString()}) is not after --from (${v.from.toISOString()})`,
+      "give a --to later than --from",
+    );
+  }
+  return v;
+}
 
-/** Runs `verify`; exported for tests. Resolves to the exit code. */
-export async function runVerify(args: string[], { config, log }: ModuleContext): Promise<number> {
-  const v = parse(args, { ...SCAN_OPTS, from: { type: "string" }, to: { type: "string" } });
-  const from = time("from", v.from)!;
-  const to = time("to", v.to)!;
-  if (to <= from) throw new UsageError(`--to must be after --from`);
+async function verify(
+  v: Values<typeof verifySpec.options>,
+  { config, log }: ModuleContext,
+): Promise<number> {
+  const { from, to } = timeRange(v);
   const topic = v.topic ?? config.clickTopic;
-  const prefix = v.prefix ?? DEFAULT_PREFIX;
+  const prefix = v.prefix;
   const scan = scanOptions(v);
   const s3 = createS3(config, { maxAttempts: 3 });
   const sql = createSql(config, { max: 2 });
@@ -138,28 +87,20 @@ export async function runVerify(args: string[], { config, log }: ModuleContext):
   }
 }
 
-/** Runs `backfill`; exported for tests. */
-export async function runBackfill(args: string[], { config, log }: ModuleContext): Promise<number> {
-  const v = parse(args, {
-    ...SCAN_OPTS,
-    from: { type: "string" },
-    to: { type: "string" },
-    "to-topic": { type: "string" },
-    "include-malformed": { type: "boolean" },
-    "dry-run": { type: "boolean" },
-  });
-  const from = time("from", v.from)!;
-  const to = time("to", v.to)!;
-  if (to <= from) throw new UsageError(`--to must be after --from`);
+async function backfill(
+  v: Values<typeof backfillSpec.options>,
+  { config, log }: ModuleContext,
+): Promise<number> {
+  const { from, to } = timeRange(v);
   const target = v["to-topic"];
-  if (!target) throw new UsageError(`--to-topic is required (the topic the aggregator will read)`);
   const topic = v.topic ?? config.clickTopic;
   if (target === topic) {
     throw new UsageError(
-      `--to-topic must differ from the archived topic "${topic}" (it would re-archive)`,
+      `--to-topic is "${target}", the archived topic (it would re-archive)`,
+      "give another topic, e.g. the one a backfill aggregator reads",
     );
   }
-  const prefix = v.prefix ?? DEFAULT_PREFIX;
+  const prefix = v.prefix;
   const scan = scanOptions(v);
   const s3 = createS3(config, { maxAttempts: 3 });
   const store = new S3Store(s3, config.archiveBucket);
@@ -203,22 +144,13 @@ export async function runBackfill(args: string[], { config, log }: ModuleContext
   }
 }
 
-/** Runs `archive-ls`; exported for tests. */
-export async function runArchiveLs(args: string[], { config }: ModuleContext): Promise<number> {
-  const v = parse(args, {
-    ...SCAN_OPTS,
-    partition: { type: "string" },
-    objects: { type: "boolean" },
-  });
+async function archiveLs(
+  v: Values<typeof archiveLsSpec.options>,
+  { config }: ModuleContext,
+): Promise<number> {
   const topic = v.topic ?? config.clickTopic;
-  const prefix = v.prefix ?? DEFAULT_PREFIX;
-  let partitions: number[] | undefined;
-  if (v.partition !== undefined) {
-    if (!/^\d+$/.test(v.partition)) {
-      throw new UsageError(`--partition is ${JSON.stringify(v.partition)}: expected an integer`);
-    }
-    partitions = [Number(v.partition)];
-  }
+  const prefix = v.prefix;
+  const partitions = v.partition === undefined ? undefined : [v.partition];
   const s3 = createS3(config, { maxAttempts: 3 });
   try {
     const store = new S3Store(s3, config.archiveBucket);
@@ -257,48 +189,19 @@ export async function runArchiveLs(args: string[], { config }: ModuleContext): P
   }
 }
 
+/** `verify`: the archive's per-minute counts against PostgreSQL. */
+export const verifyCommand: Command = defineCommand(verifySpec, verify);
+/** `backfill`: archived records of a time range to another topic. */
+export const backfillCommand: Command = defineCommand(backfillSpec, backfill);
+/** `archive-ls`: the archive's objects and their offset tiling. */
+export const archiveLsCommand: Command = defineCommand(archiveLsSpec, archiveLs);
+
+/** Runs `verify` with its arguments; resolves to the exit code (2 on a usage error). */
+export const runVerify = verifyCommand.run;
+/** Runs `backfill` with its arguments; resolves to the exit code (2 on a usage error). */
+export const runBackfill = backfillCommand.run;
+/** Runs `archive-ls` with its arguments; resolves to the exit code (2 on a usage error). */
+export const runArchiveLs = archiveLsCommand.run;
+
 /** `verify`, `backfill` and `archive-ls`. */
-export const archiverCommands: Command[] = [
-  {
-    name: "verify",
-    summary: "Recompute per-minute counts from the archive and compare with PostgreSQL",
-    usage: `nexus verify --from ISO --to ISO [flags] [settings]
-
-Recomputes per-minute counts (validateRecord, one count per event_id, window = event minute)
-from the raw archive and compares them with action_counts_minute + revenue_minute + late_events.
-Prints every differing window (window, metric, archive, postgres); exits 1 on any mismatch.
-
-  --from ISO            first window start included
-  --to ISO              windows starting before this
-${SCAN_FLAGS}`,
-    run: (args, ctx) => usageGuard("verify", () => runVerify(args, ctx)),
-  },
-  {
-    name: "backfill",
-    summary: "Re-publish archived records of an event-time range to a topic",
-    usage: `nexus backfill --from ISO --to ISO --to-topic NAME [flags] [settings]
-
-Reads the archive and re-publishes, byte-exact with their keys and timestamps, the valid
-records whose event time is in [from, to) (duplicates included: the aggregator de-duplicates)
-to --to-topic, e.g. for an aggregator started with NEXUS_CLICK_TOPIC=NAME after Kafka's
-retention dropped the originals.
-
-  --from ISO            event time from (inclusive)
-  --to ISO              event time to (exclusive)
-  --to-topic NAME       destination topic (created when missing; must differ from --topic)
-  --include-malformed   also re-publish malformed records whose record time is in range
-  --dry-run             count only
-${SCAN_FLAGS}`,
-    run: (args, ctx) => usageGuard("backfill", () => runBackfill(args, ctx)),
-  },
-  {
-    name: "archive-ls",
-    summary: "List archived objects per partition and check they tile the offsets",
-    usage: `nexus archive-ls [flags] [settings]
-
-  --partition N         only this partition
-  --objects             print every object key and size
-${SCAN_FLAGS}`,
-    run: (args, ctx) => usageGuard("archive-ls", () => runArchiveLs(args, ctx)),
-  },
-];
+export const archiverCommands: Command[] = [verifyCommand, backfillCommand, archiveLsCommand];

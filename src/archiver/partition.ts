@@ -27,7 +27,7 @@ import {
   retry,
   RetryAborted,
 } from "./s3_retry.ts";
-import { addArchiveBytes, recordFlush } from "../observe/metrics.ts";
+import { recordFlush } from "../observe/metrics.ts";
 
 /** Outcome of offering a record. */
 export type Offer =
@@ -427,7 +427,6 @@ export class PartitionWriter implements BudgetMember {
         this.bytesUploaded += body.byteLength;
         this.objectsUploaded++;
         recordFlush("archiver", (performance.now() - putStarted) / 1000);
-        addArchiveBytes(body.byteLength);
         log.debug("object archived", { key: entry.key, records: entry.records });
         this.deps.budget?.enforce();
         if (this.#queue.length < (this.deps.maxQueued ?? 2) && !this.deps.budget?.blocked) {

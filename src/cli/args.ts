@@ -1,10 +1,13 @@
 /**
  * Splits a command line into the command, the setting flags (from the settings table) and
- * the command's own arguments, which the command parses itself.
+ * the command's own arguments, which the command parses with its option table. Setting flags
+ * are taken first, wherever they appear, so no command declares a flag of the same name
+ * (`registry_test.ts` checks).
  *
  * @module
  */
 import { settingFlags } from "../config/mod.ts";
+import { UsageError } from "./options.ts";
 
 /** A split command line. */
 export interface SplitArgs {
@@ -21,7 +24,7 @@ export interface SplitArgs {
 /**
  * Splits `argv`. Setting flags may appear anywhere, as `--name value` or `--name=value`.
  *
- * @throws {Error} when a setting flag has no value.
+ * @throws {UsageError} when a setting flag has no value.
  */
 export function splitArgs(argv: string[]): SplitArgs {
   const known = new Set(settingFlags());
@@ -38,7 +41,10 @@ export function splitArgs(argv: string[]): SplitArgs {
       if (value === undefined) {
         value = argv[i + 1];
         if (value === undefined || value.startsWith("--")) {
-          throw new Error(`Cannot parse arguments: --${m[1]} needs a value`);
+          throw new UsageError(
+            `--${m[1]} needs a value`,
+            `give --${m[1]} VALUE or --${m[1]}=VALUE`,
+          );
         }
         i++;
       }

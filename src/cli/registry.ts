@@ -1,11 +1,24 @@
 /**
- * Where `main.ts` finds modules and their commands. Modules load lazily, so a command only
- * loads the code it uses, and nothing runs at import time.
+ * Where `main.ts` finds commands and modules. Every command is known by its spec (name,
+ * summary, flags: `specs.ts`) without loading its code; `load` imports the code of that one
+ * command when it runs. Modules load lazily too, and nothing runs at import time.
  *
  * @module
  */
 import type { ModuleName } from "../config/mod.ts";
 import type { Command, ModuleStarter } from "../runtime/module.ts";
+import type { CommandSpec } from "./options.ts";
+import {
+  archiveLsSpec,
+  backfillSpec,
+  generateSpec,
+  loadSpec,
+  migrateSpec,
+  rebuildSpec,
+  runSpec,
+  statusSpec,
+  verifySpec,
+} from "./specs.ts";
 
 /** Loads the starter of each module. */
 export const moduleStarters: Record<ModuleName, () => Promise<ModuleStarter>> = {
@@ -15,18 +28,37 @@ export const moduleStarters: Record<ModuleName, () => Promise<ModuleStarter>> = 
   archiver: async () => (await import("../archiver/mod.ts")).startArchiver,
 };
 
-/** Loads the commands the modules provide (generate, load, rebuild, verify, ...). */
-export async function moduleCommands(): Promise<Command[]> {
-  const [g, l, ag, ar] = await Promise.all([
-    import("../generator/mod.ts"),
-    import("../loader/mod.ts"),
-    import("../aggregator/mod.ts"),
-    import("../archiver/mod.ts"),
-  ]);
-  return [
-    ...g.generatorCommands,
-    ...l.loaderCommands,
-    ...ag.aggregatorCommands,
-    ...ar.archiverCommands,
-  ];
+/** A command as `main.ts` knows it: its spec, and how to load its code. */
+export interface CommandEntry {
+  spec: CommandSpec;
+  /** Imports the command's code (only that command's modules). */
+  load(): Promise<Command>;
 }
+
+/** Every command, in `--help` order. */
+export const commands: readonly CommandEntry[] = [
+  { spec: runSpec, load: async () => (await import("./commands.ts")).runCommand },
+  { spec: migrateSpec, load: async () => (await import("./commands.ts")).migrateCommand },
+  {
+    spec: statusSpec,
+    load: async () => (await import("../observe/status_command.ts")).statusCommand,
+  },
+  {
+    spec: generateSpec,
+    load: async () => (await import("../generator/cli.ts")).generateCommand,
+  },
+  { spec: loadSpec, load: async () => (await import("../loader/cli.ts")).loadCommand },
+  {
+    spec: rebuildSpec,
+    load: async () => (await import("../aggregator/rebuild.ts")).rebuildCommand,
+  },
+  { spec: verifySpec, load: async () => (await import("../archiver/commands.ts")).verifyCommand },
+  {
+    spec: backfillSpec,
+    load: async () => (await import("../archiver/commands.ts")).backfillCommand,
+  },
+  {
+    spec: archiveLsSpec,
+    load: async () => (await import("../archiver/commands.ts")).archiveLsCommand,
+  },
+];

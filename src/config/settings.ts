@@ -447,6 +447,16 @@ export const settings = {
     parse: int(10, 600_000),
     group: "aggregator",
   },
+  caughtUpFlushMs: {
+    env: "NEXUS_CAUGHT_UP_FLUSH_MS",
+    flag: "caught-up-flush-ms",
+    default: "200",
+    doc:
+      "Once a partition has read to the log end, its results are flushed within this many ms, at most this often (0: by interval and size only)",
+    expect: "an integer 0..600000",
+    parse: int(0, 600_000),
+    group: "aggregator",
+  },
   flushMaxEvents: {
     env: "NEXUS_FLUSH_MAX_EVENTS",
     flag: "flush-max-events",

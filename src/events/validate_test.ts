@@ -43,6 +43,26 @@ Deno.test("each malformed kind is recognised with its own reason", () => {
   }
 });
 
+Deno.test("values decode as UTF-8 whether ASCII or not, from a Buffer or a plain Uint8Array", () => {
+  const accented = { ...good, referrer: "https://exemple.fr/été" };
+  for (const value of [good, accented]) {
+    const b = enc(value);
+    for (const bytes of [b, new Uint8Array(b), new Uint8Array([32, ...b]).subarray(1)]) {
+      const r = validateRecord(bytes);
+      assert.ok(r.ok, JSON.stringify(value));
+      assert.deepEqual(r.event, value);
+    }
+  }
+  // invalid UTF-8 (a lone continuation byte, a truncated sequence) is not_json, never text
+  // with replacement characters
+  for (const bad of [[0x80], [0xc3], [0xed, 0xa0, 0x80]]) {
+    const json = enc(`{"referrer":"x`);
+    const r = validateRecord(new Uint8Array([...json, ...bad, ...enc(`"}`)]));
+    assert.equal(r.ok, false);
+    if (!r.ok) assert.equal(r.reason, "not_json", r.detail);
+  }
+});
+
 Deno.test("prices and quantities outside the contract's bounds are out_of_range", () => {
   const cases: [Record<string, unknown>, boolean][] = [
     [{ price: 0 }, true],

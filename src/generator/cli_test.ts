@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseGenerateArgs, UsageError } from "./cli.ts";
+import { UsageError } from "../cli/options.ts";
+import { parseGenerateArgs } from "./cli.ts";
 
 Deno.test("generate flags parse into params", () => {
   const o = parseGenerateArgs([
@@ -39,6 +40,8 @@ Deno.test("bad flags fail with one line naming the flag", () => {
     [["--events", "1", "--duration", "2"], /--duration/],
     [["--csv-only", "--no-csv"], /--no-csv/],
     [["--start", "yesterday"], /start/],
+    [["--rate", "50"], /--rate/], // a setting, not a generate flag: main.ts hands it to the config
+    [["--partitions", "2"], /--partitions/], // likewise (NEXUS_PARTITIONS)
   ];
   for (const [args, re] of cases) {
     assert.throws(() => parseGenerateArgs(args), (e: Error) => {
@@ -48,4 +51,20 @@ Deno.test("bad flags fail with one line naming the flag", () => {
       return true;
     });
   }
+});
+
+Deno.test("the --rate setting is the send cap and, with --live, the event-time density", () => {
+  assert.equal(parseGenerateArgs(["--events", "10"]).rate, undefined);
+  assert.equal(parseGenerateArgs(["--events", "10"], { rate: 50 }).rate, 50);
+  const live = parseGenerateArgs(["--live", "--events", "10"], { rate: 50 });
+  assert.equal(live.rate, 50);
+  assert.equal(live.params.eventsPerSecond, 50);
+});
+
+Deno.test("defaults come from the option table and the generator's parameter defaults", () => {
+  const o = parseGenerateArgs([]);
+  assert.equal(o.batchSize, 4000);
+  assert.equal(o.params.events, 10_000);
+  assert.equal(o.orders, o.params.users * 3);
+  assert.equal(o.csv && o.stream && !o.dryRun && !o.live, true);
 });

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { Config } from "../config/mod.ts";
 import { createKafkaClient, keyPartitioner, type OutRecord, type Producer } from "../kafka/mod.ts";
 import { type Manifest, ManifestBuilder } from "./manifest.ts";
@@ -60,6 +61,9 @@ export async function ensureClickTopic(
     await admin.close();
   }
 }
+
+/** Encoded keys kept by `sendRecords` (user ids: the default catalog has far fewer). */
+const MAX_CACHED_KEYS = 100_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -115,9 +119,17 @@ export async function sendRecords(
     // surface a failure even if nobody awaits before the next flush
     inflight.catch(() => {});
   };
+  // Keys (user ids) repeat: encode each and place it once, not once per record.
+  const keys = new Map<string, { bytes: Buffer; partition: number }>();
   for (const rec of records) {
     options.onRecord?.(rec);
-    batch.push({ key: rec.key, value: rec.value, partition: partitionOf(rec.key) });
+    let key = keys.get(rec.key);
+    if (!key) {
+      if (keys.size >= MAX_CACHED_KEYS) keys.clear();
+      const bytes = Buffer.from(rec.key);
+      keys.set(rec.key, key = { bytes, partition: partitionOf(bytes) });
+    }
+    batch.push({ key: key.bytes, value: rec.value, partition: key.partition });
     if (++batchLength >= batchSize) {
       await flush();
       if (options.signal?.aborted) break;

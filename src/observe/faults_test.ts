@@ -55,8 +55,8 @@ Deno.test("faults: readiness names the module, the partitions and the error", as
   assert.deepEqual(moduleFaults(broken), []);
 });
 
-Deno.test("faults: /metrics has nexus_partition_faults per module (0 when none)", () => {
-  const text = renderFamilies(statusFamilies([
+Deno.test("faults: /metrics has nexus_partition_faults per module (0 when none)", async () => {
+  const text = await renderFamilies(statusFamilies([
     mod("aggregator"),
     mod("archiver", [
       { partition: 2, reason: REASON, since: SINCE },
@@ -80,6 +80,14 @@ Deno.test("faults: /metrics has nexus_partition_faults per module (0 when none)"
       partition: "2",
     }),
     SINCE / 1000,
+  );
+  // a partition that is not faulted: 0
+  assert.equal(
+    sampleValue(fams, "nexus_partition_fault_timestamp_seconds", {
+      module: "aggregator",
+      partition: "2",
+    }),
+    0,
   );
 });
 

@@ -15,11 +15,10 @@ import { reasonOf } from "../runtime/errors.ts";
 import type { RunningModule } from "../runtime/module.ts";
 import { dashboardHandler } from "../dashboard/handler.ts";
 import { actionsPerMinute, lateCounts, moduleSummaries, revenuePerMinute } from "./api.ts";
-import { lagFamilies } from "./lag_metrics.ts";
-import { CONTENT_TYPE, defaultRegistry, type MetricFamily, type Registry } from "./metrics.ts";
+import { CONTENT_TYPE, type Registry } from "./metrics.ts";
 import { modulesCheck, type ReadinessCheck, ReadinessProbe, serviceChecks } from "./readiness.ts";
 import { ObserveResources } from "./resources.ts";
-import { moduleStatusCollector } from "./status_metrics.ts";
+import { MetricsScraper } from "./scrape.ts";
 
 /** Options of `startHttpServer`. */
 export interface HttpOptions {
@@ -29,7 +28,7 @@ export interface HttpOptions {
   modules: () => RunningModule[];
   /** Readiness checks; default: the services `config.modules` need, plus modules running. */
   readiness?: ReadinessCheck[];
-  /** Registry rendered at `/metrics`; default the process-wide one. */
+  /** A prom-client registry whose metrics `/metrics` serves after Nexus's own; default none. */
   registry?: Registry;
   /** Allow a non-loopback host; default the `httpAllowPublic` setting (NEXUS_HTTP_ALLOW_PUBLIC). */
   allowPublic?: boolean;
@@ -93,14 +92,16 @@ export async function startHttpServer(opts: HttpOptions): Promise<HttpServer | u
 
   const ownResources = !opts.resources;
   const res = opts.resources ?? new ObserveResources(config, opts.modules);
-  const registry = opts.registry ?? defaultRegistry;
   const probe = new ReadinessProbe(
     opts.readiness ?? [...serviceChecks(config), modulesCheck(opts.modules)],
   );
-  const removeCollectors = [
-    registry.addCollector(moduleStatusCollector(opts.modules)),
-    registry.addCollector(async (): Promise<MetricFamily[]> => lagFamilies(await res.lag())),
-  ];
+  const scraper = new MetricsScraper({
+    configured: config.modules,
+    running: opts.modules,
+    lag: () => res.lag(),
+    extra: opts.registry,
+    onError: (what, e) => log.debug("metrics: figures left out", { what, error: reasonOf(e) }),
+  });
   const dashboard = dashboardHandler();
 
   const routes: Record<string, (req: Request) => Promise<Response>> = {
@@ -109,12 +110,8 @@ export async function startHttpServer(opts: HttpOptions): Promise<HttpServer | u
       const r = await probe.evaluate();
       return json({ status: r.ready ? "ready" : "not ready", ...r }, r.ready ? 200 : 503);
     },
-    "/metrics": async () => {
-      const body = await registry.render((e) =>
-        log.debug("metrics collector failed", { error: reasonOf(e) })
-      );
-      return new Response(body, { headers: { "content-type": CONTENT_TYPE } });
-    },
+    "/metrics": async () =>
+      new Response(await scraper.render(), { headers: { "content-type": CONTENT_TYPE } }),
     "/api/actions": async () =>
       json({ points: await actionsPerMinute(res.sql(), config.clickTopic) }),
     "/api/revenue": async () =>
@@ -198,7 +195,6 @@ export async function startHttpServer(opts: HttpOptions): Promise<HttpServer | u
       stopped ??= (async () => {
         ac.abort();
         await server.finished.catch(() => {});
-        for (const r of removeCollectors) r();
         if (ownResources) await res.close();
       })();
       return stopped;

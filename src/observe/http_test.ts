@@ -71,14 +71,20 @@ Deno.test("http: healthz, readyz, metrics, dashboard assets, read-only", async (
     assert.equal(r.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
     const fams = parsePrometheus(await r.text());
     assert.equal(
-      sampleValue(fams, "nexus_module_events_total", { module: "archiver", direction: "in" }),
+      sampleValue(fams, "nexus_events_total", { module: "archiver", direction: "in" }),
       10,
     );
     assert.equal(
-      sampleValue(fams, "nexus_module_offset", { module: "archiver", partition: "0" }),
-      41,
+      sampleValue(fams, "nexus_partition_fault_timestamp_seconds", {
+        module: "archiver",
+        partition: "0",
+      }),
+      0,
     );
     assert.equal(sampleValue(fams, "nexus_module_up", { module: "archiver" }), 1);
+    // Kafka unreachable: the lag families are left out, never served empty
+    assert.equal(fams.has("nexus_kafka_consumer_group_lag"), false);
+    for (const f of fams.values()) assert.ok(f.samples.length > 0, f.name);
 
     for (
       const [p, type] of [["/", "text/html"], ["/assets/app.js", "text/javascript"], [

@@ -1,55 +1,31 @@
 /**
- * Metric families of a lag report (see lag.ts): end offset, committed offset and lag per
- * group and partition, and the aggregator's Postgres checkpoint and the archiver's last
- * archived offset where known.
+ * The families of a lag report (lag.ts): per partition of the click topic its end offset,
+ * and per consumer group the next offset it will process and its lag. Every partition has a
+ * sample from the start: with no known position the next offset is the partition's first.
  *
  * @module
  */
 import type { PartitionLag } from "./lag.ts";
-import type { MetricFamily } from "./metrics.ts";
+import { family, type MetricFamily } from "./metrics.ts";
 
 /** Families for `rows` (pure). */
-export function lagFamilies(rows: PartitionLag[]): MetricFamily[] {
-  const f = (name: string, help: string): MetricFamily => ({
-    name,
-    help,
-    type: "gauge",
-    samples: [],
-  });
-  const end = f("nexus_kafka_end_offset", "End offset (high watermark) of a partition");
-  const committed = f(
-    "nexus_kafka_committed_offset",
-    "Offset a consumer group committed to Kafka on a partition",
-  );
-  const lag = f(
-    "nexus_kafka_consumer_group_lag",
-    "Records a consumer group has not processed yet on a partition (end - furthest position)",
-  );
-  const stored = f(
-    "nexus_checkpoint_next_offset",
-    "Next offset the aggregator stored in Postgres (consumer_checkpoints)",
-  );
-  const wm = f(
-    "nexus_checkpoint_watermark_seconds",
-    "Watermark the aggregator stored in Postgres (Unix seconds)",
-  );
-  const archived = f("nexus_archive_last_offset", "Last offset the archiver archived");
+export function lagFamilies(rows: readonly PartitionLag[]): MetricFamily[] {
+  const end = family("nexus_kafka_end_offset");
+  const next = family("nexus_consumer_next_offset");
+  const lag = family("nexus_kafka_consumer_group_lag");
   const seenEnd = new Set<string>();
   for (const r of rows) {
-    const p = { topic: r.topic, partition: r.partition };
+    const p = { topic: r.topic, partition: String(r.partition) };
     const key = `${r.topic}/${r.partition}`;
     if (!seenEnd.has(key)) {
       seenEnd.add(key);
       end.samples.push({ labels: p, value: r.end });
     }
-    const g = { group: r.group, ...p };
-    if (r.committed !== null) committed.samples.push({ labels: g, value: r.committed });
-    lag.samples.push({ labels: { module: r.module, ...g }, value: r.lag });
-    if (r.stored !== null) stored.samples.push({ labels: p, value: r.stored });
-    if (r.watermark !== null) {
-      wm.samples.push({ labels: p, value: Date.parse(r.watermark) / 1000 });
-    }
-    if (r.archived !== null) archived.samples.push({ labels: p, value: r.archived });
+    const g = { module: r.module, group: r.group, ...p };
+    // lag = end − next (lag.ts), so next = end − lag: the furthest known position, or the
+    // first offset, at most the end offset
+    next.samples.push({ labels: g, value: r.end - r.lag });
+    lag.samples.push({ labels: g, value: r.lag });
   }
-  return [end, committed, lag, stored, wm, archived];
+  return [end, next, lag];
 }

@@ -1,345 +1,353 @@
 /**
- * A tiny Prometheus registry: counters, gauges and histograms with labels, rendered in the
- * text exposition format 0.0.4 (`# HELP`, `# TYPE`, escaped label values). Collectors add
- * families computed at scrape time (module status, consumer lag).
+ * The metric families `/metrics` serves, in one table (`FAMILIES`), and their rendering with
+ * prom-client (text exposition format 0.0.4).
  *
- * A process-wide default registry carries the helpers modules call (`recordFlush`,
- * `countEvents`, ...). Metric names are documented in docs/observability.md.
+ * Almost every family is computed at scrape time from the modules' state — their `status()`
+ * (`status_metrics.ts`) and the consumer lag the observe layer reads (`lag_metrics.ts`);
+ * `scrape.ts` puts them together. Only what a status snapshot cannot hold is published by the
+ * modules as it happens, through two functions: `recordFlush` (a histogram of flush
+ * durations) and `countDeadLetters` (dead letters by reason).
+ *
+ * A family is served only while it has samples: each has one as soon as a module that feeds
+ * it runs (0 where nothing happened yet). docs/observability.md lists the same families; the
+ * tests compare both with what is served.
  *
  * @module
  */
+import { Counter, Gauge, Histogram, type Metric, Registry } from "prom-client";
+import type { ModuleName } from "../config/mod.ts";
+import { MALFORMED_KINDS } from "../events/event.ts";
 
-/** Prometheus metric types this registry renders. */
-export type MetricType = "counter" | "gauge" | "histogram";
+export { Registry };
+
+/** Content type of the text exposition format 0.0.4. */
+export const CONTENT_TYPE: string = Registry.PROMETHEUS_CONTENT_TYPE;
+
+/** What feeds a family: a status snapshot, the lag report, or a module as it happens. */
+export type FamilySource = "status" | "lag" | "published";
+
+/** One family as declared. */
+export interface FamilyDef {
+  type: "counter" | "gauge" | "histogram";
+  /** Label names (a histogram's `le` not included). */
+  labels: readonly string[];
+  /** The modules whose presence makes the family served. */
+  modules: readonly ModuleName[];
+  source: FamilySource;
+  help: string;
+}
+
+const ALL: readonly ModuleName[] = ["generator", "loader", "aggregator", "archiver"];
+const CONSUMERS: readonly ModuleName[] = ["aggregator", "archiver"];
+
+/** Every family Nexus serves. docs/observability.md lists the same (a test checks). */
+export const FAMILIES = {
+  nexus_module_up: {
+    type: "gauge",
+    labels: ["module"],
+    modules: ALL,
+    source: "status",
+    help: "1 while the module runs; 0 before it started and once it ended (finished or failed)",
+  },
+  nexus_events_total: {
+    type: "counter",
+    labels: ["module", "direction"],
+    modules: ALL,
+    source: "status",
+    help:
+      "Records the module consumed (in) or produced/wrote (out) since start: generator out = sent to Kafka; aggregator in = records read (replays not counted); archiver in = records taken, out = records durable in S3; loader in = CSV rows read",
+  },
+  nexus_last_flush_timestamp_seconds: {
+    type: "gauge",
+    labels: ["module"],
+    modules: ALL,
+    source: "status",
+    help:
+      "When the module last flushed, uploaded, sent or loaded (Unix seconds); 0 before the first",
+  },
+  nexus_partition_faults: {
+    type: "gauge",
+    labels: ["module"],
+    modules: ALL,
+    source: "status",
+    help:
+      "Partitions of the module that cannot go on for a reason retrying cannot fix (S3 refused, unreadable ledger); 0 when none. Non-zero: not ready, and run exits after NEXUS_FAULT_EXIT_MS",
+  },
+  nexus_partition_fault_timestamp_seconds: {
+    type: "gauge",
+    labels: ["module", "partition"],
+    modules: CONSUMERS,
+    source: "status",
+    help: "Per owned partition: when it was reported faulted (Unix seconds); 0 while it is not",
+  },
+  nexus_flush_duration_seconds: {
+    type: "histogram",
+    labels: ["module"],
+    modules: CONSUMERS,
+    source: "published",
+    help:
+      "Duration of one flush: the aggregator's PostgreSQL transaction (dead letters included), the archiver's upload of one object",
+  },
+  nexus_watermark_seconds: {
+    type: "gauge",
+    labels: ["module", "partition"],
+    modules: ["aggregator"],
+    source: "status",
+    help:
+      "Per owned partition: the event-time watermark (Unix seconds); 0 until the partition has one",
+  },
+  nexus_late_events_total: {
+    type: "counter",
+    labels: ["module"],
+    modules: ["aggregator"],
+    source: "status",
+    help: "Events that arrived after their window was final (recorded in late_events) since start",
+  },
+  nexus_dead_letters_total: {
+    type: "counter",
+    labels: ["module", "reason"],
+    modules: ["aggregator"],
+    source: "published",
+    help: "Records written to the dead-letter topic since start, by reason",
+  },
+  nexus_aggregator_duplicates_total: {
+    type: "counter",
+    labels: [],
+    modules: ["aggregator"],
+    source: "status",
+    help: "Events dropped as duplicates (an event_id already counted) since start",
+  },
+  nexus_aggregator_replayed_records_total: {
+    type: "counter",
+    labels: [],
+    modules: ["aggregator"],
+    source: "status",
+    help: "Records re-read to rebuild a claimed partition's state since start",
+  },
+  nexus_aggregator_fenced_flushes_total: {
+    type: "counter",
+    labels: [],
+    modules: ["aggregator"],
+    source: "status",
+    help: "Flushes refused because a newer owner had claimed the partition, since start",
+  },
+  nexus_aggregator_state_entries: {
+    type: "gauge",
+    labels: [],
+    modules: ["aggregator"],
+    source: "status",
+    help:
+      "Open windows + dedup ids + pending rows over all owned partitions (fetching pauses over the state bound)",
+  },
+  nexus_archive_bytes_total: {
+    type: "counter",
+    labels: [],
+    modules: ["archiver"],
+    source: "status",
+    help: "Compressed bytes the archiver uploaded since start",
+  },
+  nexus_archive_objects_total: {
+    type: "counter",
+    labels: [],
+    modules: ["archiver"],
+    source: "status",
+    help: "Objects the archiver uploaded since start",
+  },
+  nexus_archive_early_cuts_total: {
+    type: "counter",
+    labels: [],
+    modules: ["archiver"],
+    source: "status",
+    help:
+      "Objects closed early because the buffers reached NEXUS_ARCHIVE_MAX_BUFFER_BYTES, since start",
+  },
+  nexus_archive_buffered_bytes: {
+    type: "gauge",
+    labels: [],
+    modules: ["archiver"],
+    source: "status",
+    help: "Uncompressed bytes the archiver holds in open and queued objects",
+  },
+  nexus_archive_buffer_limit_bytes: {
+    type: "gauge",
+    labels: [],
+    modules: ["archiver"],
+    source: "status",
+    help: "The archiver's memory budget (NEXUS_ARCHIVE_MAX_BUFFER_BYTES)",
+  },
+  nexus_archive_queued_objects: {
+    type: "gauge",
+    labels: [],
+    modules: ["archiver"],
+    source: "status",
+    help: "Closed objects waiting for their upload, over all owned partitions",
+  },
+  nexus_loader_files_total: {
+    type: "counter",
+    labels: [],
+    modules: ["loader"],
+    source: "status",
+    help: "CSV files the loader loaded since start",
+  },
+  nexus_loader_rejected_rows_total: {
+    type: "counter",
+    labels: [],
+    modules: ["loader"],
+    source: "status",
+    help: "CSV rows the loader rejected since start",
+  },
+  nexus_kafka_end_offset: {
+    type: "gauge",
+    labels: ["topic", "partition"],
+    modules: CONSUMERS,
+    source: "lag",
+    help: "End offset (high watermark) of each partition of the click topic",
+  },
+  nexus_consumer_next_offset: {
+    type: "gauge",
+    labels: ["module", "group", "topic", "partition"],
+    modules: CONSUMERS,
+    source: "lag",
+    help:
+      "Next offset the consumer group will process: the furthest of its Kafka committed offset, the aggregator's stored next_offset and the archiver's last archived offset + 1; the partition's first offset when none; at most the end offset",
+  },
+  nexus_kafka_consumer_group_lag: {
+    type: "gauge",
+    labels: ["module", "group", "topic", "partition"],
+    modules: CONSUMERS,
+    source: "lag",
+    help: "Records the consumer group has not processed yet: end offset - next offset",
+  },
+} as const satisfies Record<string, FamilyDef>;
+
+/** A family name. */
+export type FamilyName = keyof typeof FAMILIES;
+
+/** The families served while `modules` run. */
+export function familiesFor(modules: readonly ModuleName[]): FamilyName[] {
+  return (Object.keys(FAMILIES) as FamilyName[]).filter((n) =>
+    (FAMILIES[n].modules as readonly ModuleName[]).some((m) => modules.includes(m))
+  );
+}
 
 /** Label values by label name. */
-export type Labels = Record<string, string | number>;
+export type Labels = Record<string, string>;
 
-/** One sample line: `name{labels} value`. */
-export interface Sample {
-  /** Suffix appended to the family name (`_bucket`, `_sum`, `_count`), usually empty. */
-  suffix?: string;
-  labels: Labels;
-  value: number;
-}
-
-/** A family as rendered: name, help, type and its samples. */
+/** A gauge or counter family computed at scrape time. */
 export interface MetricFamily {
-  name: string;
-  help: string;
-  type: MetricType;
-  samples: Sample[];
+  name: FamilyName;
+  samples: { labels: Labels; value: number }[];
 }
 
-/** A source of families computed at scrape time. May be async (e.g. asks Kafka). */
-export type Collector = () => MetricFamily[] | Promise<MetricFamily[]>;
-
-const NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/** Escapes a label value: backslash, double quote and newline. */
-export function escapeLabelValue(v: string): string {
-  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+/** An empty family `name` (its samples are pushed by the caller). */
+export function family(name: FamilyName): MetricFamily {
+  return { name, samples: [] };
 }
 
-/** Escapes HELP text: backslash and newline. */
-export function escapeHelp(v: string): string {
-  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+// ---- published by the modules as it happens ----
+
+/** Flush durations, seconds: 5 ms .. 10 s. */
+export const FLUSH_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+const flushSeconds = new Histogram({
+  name: "nexus_flush_duration_seconds",
+  help: FAMILIES.nexus_flush_duration_seconds.help,
+  labelNames: FAMILIES.nexus_flush_duration_seconds.labels,
+  buckets: FLUSH_BUCKETS,
+  registers: [],
+});
+const flushed = new Set<string>();
+
+const deadLetters = new Counter({
+  name: "nexus_dead_letters_total",
+  help: FAMILIES.nexus_dead_letters_total.help,
+  labelNames: FAMILIES.nexus_dead_letters_total.labels,
+  registers: [],
+});
+
+/** Records one flush of `module` that took `seconds`. */
+export function recordFlush(module: "aggregator" | "archiver", seconds: number): void {
+  flushed.add(module);
+  flushSeconds.observe({ module }, seconds);
 }
 
-/** Formats a sample value the way Prometheus parses it (`+Inf`, `-Inf`, `NaN`). */
-export function formatValue(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
+/** Counts dead letters of `module` written to the dead-letter topic, by their reason. */
+export function countDeadLetters(
+  module: "aggregator",
+  records: Iterable<{ readonly reason: string }>,
+): void {
+  for (const r of records) deadLetters.inc({ module, reason: r.reason });
 }
 
-function renderLabels(labels: Labels): string {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return "";
-  return "{" + keys.map((k) => `${k}="${escapeLabelValue(String(labels[k]))}"`).join(",") + "}";
+/** A published metric and its family name. */
+export interface PublishedMetric {
+  name: FamilyName;
+  metric: Metric;
 }
 
-/** Renders families in text format 0.0.4. */
-export function renderFamilies(families: MetricFamily[]): string {
-  const out: string[] = [];
-  for (const f of families) {
-    out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`);
-    out.push(`# TYPE ${f.name} ${f.type}`);
-    for (const s of f.samples) {
-      out.push(`${f.name}${s.suffix ?? ""}${renderLabels(s.labels)} ${formatValue(s.value)}`);
-    }
+/**
+ * The published metrics fed by `running` modules, each with a 0 sample per module (and
+ * reason) that has published nothing yet.
+ */
+export function publishedMetrics(running: readonly ModuleName[]): PublishedMetric[] {
+  const out: PublishedMetric[] = [];
+  const flushing = running.filter((m) => m === "aggregator" || m === "archiver");
+  for (const module of flushing) {
+    if (flushed.has(module)) continue;
+    flushed.add(module);
+    flushSeconds.zero({ module });
   }
-  return out.join("\n") + (out.length ? "\n" : "");
-}
-
-function checkNames(name: string, labelNames: readonly string[]): void {
-  if (!NAME_RE.test(name)) throw new Error(`invalid metric name "${name}"`);
-  for (const l of labelNames) {
-    if (!LABEL_RE.test(l) || l.startsWith("__")) throw new Error(`invalid label name "${l}"`);
+  if (flushing.length) out.push({ name: "nexus_flush_duration_seconds", metric: flushSeconds });
+  if (running.includes("aggregator")) {
+    for (const reason of MALFORMED_KINDS) deadLetters.inc({ module: "aggregator", reason }, 0);
+    out.push({ name: "nexus_dead_letters_total", metric: deadLetters });
   }
-}
-
-function keyOf(labelNames: readonly string[], labels: Labels): string {
-  for (const k of Object.keys(labels)) {
-    if (!labelNames.includes(k)) throw new Error(`unexpected label "${k}"`);
-  }
-  return JSON.stringify(labelNames.map((n) => String(labels[n] ?? "")));
-}
-
-function labelsOf(labelNames: readonly string[], key: string): Labels {
-  const values = JSON.parse(key) as string[];
-  const out: Labels = {};
-  labelNames.forEach((n, i) => (out[n] = values[i]!));
   return out;
 }
 
-abstract class Metric {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly labelNames: readonly string[],
-  ) {
-    checkNames(name, labelNames);
-  }
-  abstract readonly type: MetricType;
-  abstract collect(): MetricFamily;
-}
+// ---- rendering ----
 
-/** A monotonically increasing counter. */
-export class Counter extends Metric {
-  readonly type = "counter" as const;
-  #values = new Map<string, number>();
-  /** Adds `n` (≥ 0, default 1). */
-  inc(labels: Labels = {}, n = 1): void {
-    if (!(n >= 0)) throw new Error(`counter ${this.name} cannot decrease (${n})`);
-    const k = keyOf(this.labelNames, labels);
-    this.#values.set(k, (this.#values.get(k) ?? 0) + n);
-  }
-  /** Current value for `labels` (0 when never incremented). */
-  get(labels: Labels = {}): number {
-    return this.#values.get(keyOf(this.labelNames, labels)) ?? 0;
-  }
-  collect(): MetricFamily {
-    return {
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      samples: [...this.#values].map(([k, value]) => ({
-        labels: labelsOf(this.labelNames, k),
-        value,
-      })),
-    };
-  }
-}
-
-/** A value that goes up and down. */
-export class Gauge extends Metric {
-  readonly type = "gauge" as const;
-  #values = new Map<string, number>();
-  set(labels: Labels, value: number): void {
-    this.#values.set(keyOf(this.labelNames, labels), value);
-  }
-  inc(labels: Labels = {}, n = 1): void {
-    const k = keyOf(this.labelNames, labels);
-    this.#values.set(k, (this.#values.get(k) ?? 0) + n);
-  }
-  get(labels: Labels = {}): number | undefined {
-    return this.#values.get(keyOf(this.labelNames, labels));
-  }
-  /** Forgets every label set (e.g. before a collector refills it). */
-  reset(): void {
-    this.#values.clear();
-  }
-  collect(): MetricFamily {
-    return {
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      samples: [...this.#values].map(([k, value]) => ({
-        labels: labelsOf(this.labelNames, k),
-        value,
-      })),
-    };
-  }
-}
-
-/** Default histogram buckets (seconds): 5 ms .. 10 s. */
-export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
-/** A histogram with cumulative buckets, `_sum` and `_count`. */
-export class Histogram extends Metric {
-  readonly type = "histogram" as const;
-  readonly buckets: number[];
-  #values = new Map<string, { counts: number[]; sum: number; count: number }>();
-  constructor(
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    buckets = DEFAULT_BUCKETS,
-  ) {
-    super(name, help, labelNames);
-    if (labelNames.includes("le")) throw new Error(`histogram ${name} cannot use label "le"`);
-    this.buckets = [...buckets].sort((a, b) => a - b);
-  }
-  observe(labels: Labels, value: number): void {
-    const k = keyOf(this.labelNames, labels);
-    let v = this.#values.get(k);
-    if (!v) this.#values.set(k, v = { counts: this.buckets.map(() => 0), sum: 0, count: 0 });
-    this.buckets.forEach((b, i) => {
-      if (value <= b) v.counts[i]!++;
-    });
-    v.sum += value;
-    v.count++;
-  }
-  collect(): MetricFamily {
-    const samples: Sample[] = [];
-    for (const [k, v] of this.#values) {
-      const labels = labelsOf(this.labelNames, k);
-      this.buckets.forEach((b, i) => {
-        samples.push({
-          suffix: "_bucket",
-          labels: { ...labels, le: formatValue(b) },
-          value: v.counts[i]!,
-        });
-      });
-      samples.push({ suffix: "_bucket", labels: { ...labels, le: "+Inf" }, value: v.count });
-      samples.push({ suffix: "_sum", labels, value: v.sum });
-      samples.push({ suffix: "_count", labels, value: v.count });
+/**
+ * Renders `families` (those with samples; the others are left out; NaN samples are dropped)
+ * and `published` in the order of `FAMILIES`, then `extra`'s metrics, in text format 0.0.4.
+ *
+ * @throws when a family's labels do not match its declaration, or a counter is negative.
+ */
+export async function renderFamilies(
+  families: readonly MetricFamily[],
+  published: readonly PublishedMetric[] = [],
+  extra?: Registry,
+): Promise<string> {
+  const metrics = new Map<string, Metric>();
+  for (const f of families) {
+    const samples = f.samples.filter((s) => !Number.isNaN(s.value));
+    if (samples.length === 0) continue;
+    const def: FamilyDef = FAMILIES[f.name];
+    if (metrics.has(f.name)) throw new Error(`${f.name}: computed twice`);
+    const opts = { name: f.name, help: def.help, labelNames: def.labels, registers: [] };
+    if (def.type === "counter") {
+      const c = new Counter(opts);
+      for (const s of samples) c.inc(s.labels, s.value);
+      metrics.set(f.name, c);
+    } else if (def.type === "gauge") {
+      const g = new Gauge(opts);
+      for (const s of samples) g.set(s.labels, s.value);
+      metrics.set(f.name, g);
+    } else {
+      throw new Error(`${f.name}: a histogram is published, not computed`);
     }
-    return { name: this.name, help: this.help, type: this.type, samples };
   }
-}
-
-/** A set of metrics and collectors rendered together. */
-export class Registry {
-  #metrics = new Map<string, Metric>();
-  #collectors = new Set<Collector>();
-
-  #add<M extends Metric>(m: M): M {
-    const existing = this.#metrics.get(m.name);
-    if (existing) {
-      if (existing.type !== m.type) {
-        throw new Error(`metric ${m.name} already registered as ${existing.type}`);
-      }
-      return existing as M;
-    }
-    this.#metrics.set(m.name, m);
-    return m;
+  for (const { name, metric } of published) {
+    if (metrics.has(name)) throw new Error(`${name}: computed and published`);
+    metrics.set(name, metric);
   }
-  /** Registers (or returns the already registered) counter. */
-  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
-    return this.#add(new Counter(name, help, labelNames));
+  // in the order of FAMILIES, so related families stay together
+  const order = new Map(Object.keys(FAMILIES).map((n, i) => [n, i]));
+  const reg = new Registry();
+  for (const [, m] of [...metrics].sort(([a], [b]) => order.get(a)! - order.get(b)!)) {
+    reg.registerMetric(m);
   }
-  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
-    return this.#add(new Gauge(name, help, labelNames));
-  }
-  histogram(
-    name: string,
-    help: string,
-    labelNames: readonly string[] = [],
-    buckets?: number[],
-  ): Histogram {
-    return this.#add(new Histogram(name, help, labelNames, buckets));
-  }
-  /** Adds a scrape-time collector; returns a function removing it. */
-  addCollector(c: Collector): () => void {
-    this.#collectors.add(c);
-    return () => this.#collectors.delete(c);
-  }
-  /**
-   * Every family: registered metrics, then collected ones. A collector that fails or returns
-   * a name already present is skipped (reported through `onError`), never breaking a scrape.
-   */
-  async families(onError?: (e: unknown) => void): Promise<MetricFamily[]> {
-    const out = [...this.#metrics.values()].map((m) => m.collect());
-    const seen = new Set(out.map((f) => f.name));
-    for (const c of this.#collectors) {
-      try {
-        for (const f of await c()) {
-          checkNames(f.name, []);
-          if (seen.has(f.name)) throw new Error(`duplicate metric family ${f.name}`);
-          seen.add(f.name);
-          out.push(f);
-        }
-      } catch (e) {
-        onError?.(e);
-      }
-    }
-    return out;
-  }
-  /** Text exposition format 0.0.4. */
-  async render(onError?: (e: unknown) => void): Promise<string> {
-    return renderFamilies(await this.families(onError));
-  }
-}
-
-/** Content type of the text exposition format. */
-export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
-
-/** The process-wide registry `/metrics` renders. */
-export const defaultRegistry = new Registry();
-
-const flushSeconds = defaultRegistry.histogram(
-  "nexus_flush_duration_seconds",
-  "Duration of a module's flush (aggregator to Postgres, archiver upload)",
-  ["module"],
-);
-const eventsTotal = defaultRegistry.counter(
-  "nexus_events_total",
-  "Records a module consumed (in) or produced/wrote (out)",
-  ["module", "direction"],
-);
-const deadLetters = defaultRegistry.counter(
-  "nexus_dead_letters_total",
-  "Records sent to the dead-letter topic, by reason",
-  ["module", "reason"],
-);
-const lateTotal = defaultRegistry.counter(
-  "nexus_late_events_total",
-  "Events that arrived after their window was final",
-);
-const watermarkSeconds = defaultRegistry.gauge(
-  "nexus_watermark_seconds",
-  "Event-time watermark per module and partition (Unix seconds)",
-  ["module", "partition"],
-);
-const consumerLag = defaultRegistry.gauge(
-  "nexus_consumer_lag",
-  "Records behind the end of the partition, as reported by the consumer itself",
-  ["group", "topic", "partition"],
-);
-const archiveBytes = defaultRegistry.counter(
-  "nexus_archive_bytes_total",
-  "Compressed bytes the archiver uploaded",
-);
-
-/** Records one flush of `module` that took `seconds`. */
-export function recordFlush(module: string, seconds: number): void {
-  flushSeconds.observe({ module }, seconds);
-}
-/** Counts `n` records in or out of `module`. */
-export function countEvents(module: string, direction: "in" | "out", n: number): void {
-  eventsTotal.inc({ module, direction }, n);
-}
-/** Counts `n` dead-lettered records of `module` for `reason`. */
-export function countDeadLetter(module: string, reason: string, n: number): void {
-  deadLetters.inc({ module, reason }, n);
-}
-/** Counts `n` late events. */
-export function countLate(n: number): void {
-  lateTotal.inc({}, n);
-}
-/** Sets `module`'s watermark of `partition` (epoch ms). */
-export function setWatermark(module: string, partition: number, epochMs: number): void {
-  watermarkSeconds.set({ module, partition }, epochMs / 1000);
-}
-/** Sets the lag a consumer sees on one partition. */
-export function setLag(group: string, topic: string, partition: number, lag: number): void {
-  consumerLag.set({ group, topic, partition }, lag);
-}
-/** Counts `n` archived bytes. */
-export function addArchiveBytes(n: number): void {
-  archiveBytes.inc({}, n);
+  const text = await (extra ? Registry.merge([reg, extra]) : reg).metrics();
+  if (text.trim() === "") return ""; // nothing to serve (prom-client says "\n")
+  return text.endsWith("\n") ? text : text + "\n";
 }

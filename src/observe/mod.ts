@@ -11,17 +11,7 @@ import { startHttpServer } from "./http.ts";
 import { ObserveResources } from "./resources.ts";
 import { startTerminalStatus } from "./terminal.ts";
 
-export {
-  addArchiveBytes,
-  countDeadLetter,
-  countEvents,
-  countLate,
-  defaultRegistry,
-  recordFlush,
-  Registry,
-  setLag,
-  setWatermark,
-} from "./metrics.ts";
+export { countDeadLetters, FAMILIES, recordFlush, Registry } from "./metrics.ts";
 export { assertBindable, isLoopback, startHttpServer } from "./http.ts";
 export type { HttpOptions, HttpServer } from "./http.ts";
 export { startTerminalStatus } from "./terminal.ts";

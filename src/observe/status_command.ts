@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { defineCommand } from "../cli/options.ts";
+import { statusSpec } from "../cli/specs.ts";
 import type { Config } from "../config/mod.ts";
 import { createKafkaClient } from "../kafka/mod.ts";
 import { createSql, postgresError } from "../postgres/mod.ts";
@@ -121,32 +122,8 @@ export function formatStatus(r: StatusReport): string {
 }
 
 /** `status`: consumer progress and lag. */
-export const statusCommand: Command = {
-  name: "status",
-  summary: "Show consumer offsets, end offsets and lag per group and partition",
-  usage: `nexus status [--json] [settings...]
-
-Per consumer group (NEXUS_AGGREGATOR_GROUP, NEXUS_ARCHIVER_GROUP) and partition of
-NEXUS_CLICK_TOPIC: committed offset, end offset and lag; for the aggregator also the offset
-and watermark stored in PostgreSQL (consumer_checkpoints), for the archiver the last archived
-offset (from the archive bucket's object keys). Lag = end - furthest known position.
-
-  --json   print the report as JSON`,
-  async run(args, { config }) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: { json: { type: "boolean", default: false } },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (e) {
-      console.error(`nexus status: ${reasonOf(e)}`);
-      return 2;
-    }
-    const report = await gatherStatus(config);
-    console.log(values.json ? JSON.stringify(report, null, 2) : formatStatus(report));
-    return 0;
-  },
-};
+export const statusCommand: Command = defineCommand(statusSpec, async (flags, { config }) => {
+  const report = await gatherStatus(config);
+  console.log(flags.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+  return 0;
+});

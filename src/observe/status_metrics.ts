@@ -1,111 +1,90 @@
 /**
- * Turns `RunningModule.status()` snapshots into metric families at scrape time, so modules
- * that never call the metric helpers still show events in/out, dead letters, late events and
- * per-partition watermark, offset and lag, and faulted partitions (`ModuleStatus.faults`).
+ * The families computed from the modules' state at scrape time: one `status()` snapshot per
+ * running module (`ModuleStatus`) becomes the samples of every `source: "status"` family of
+ * `FAMILIES` (metrics.ts). A module that runs has a sample in each family it feeds, 0 where
+ * nothing happened yet; per-partition families have one per partition the module owns.
  *
  * @module
  */
-import type { RunningModule } from "../runtime/module.ts";
-import type { Collector, MetricFamily } from "./metrics.ts";
+import type { ModuleName } from "../config/mod.ts";
+import type { ModuleStatus, RunningModule } from "../runtime/module.ts";
+import { FAMILIES, family, type FamilyName, type MetricFamily } from "./metrics.ts";
 import { moduleState } from "./module_state.ts";
 
-/** A collector over the modules `modules()` returns at each scrape. */
-export function moduleStatusCollector(modules: () => RunningModule[]): Collector {
-  return () => statusFamilies(modules());
+/** Module-specific figures: family ← `status().extra[key]`. */
+const EXTRAS: { family: FamilyName; module: ModuleName; key: string }[] = [
+  { family: "nexus_aggregator_duplicates_total", module: "aggregator", key: "duplicates" },
+  { family: "nexus_aggregator_replayed_records_total", module: "aggregator", key: "replayed" },
+  { family: "nexus_aggregator_fenced_flushes_total", module: "aggregator", key: "fenced" },
+  { family: "nexus_aggregator_state_entries", module: "aggregator", key: "state_entries" },
+  { family: "nexus_archive_bytes_total", module: "archiver", key: "bytesUploaded" },
+  { family: "nexus_archive_objects_total", module: "archiver", key: "objectsUploaded" },
+  { family: "nexus_archive_early_cuts_total", module: "archiver", key: "earlyCuts" },
+  { family: "nexus_archive_buffered_bytes", module: "archiver", key: "bufferedBytes" },
+  { family: "nexus_archive_buffer_limit_bytes", module: "archiver", key: "bufferBudgetBytes" },
+  { family: "nexus_archive_queued_objects", module: "archiver", key: "uploadBacklog" },
+  { family: "nexus_loader_files_total", module: "loader", key: "filesLoaded" },
+  { family: "nexus_loader_rejected_rows_total", module: "loader", key: "rejected" },
+];
+
+function feeds(name: FamilyName, module: ModuleName): boolean {
+  return (FAMILIES[name].modules as readonly ModuleName[]).includes(module);
 }
 
-/** The families for a set of modules (pure apart from calling `status()`). */
-export function statusFamilies(modules: RunningModule[]): MetricFamily[] {
-  const fam = (name: string, help: string, type: MetricFamily["type"]): MetricFamily => ({
-    name,
-    help,
-    type,
-    samples: [],
-  });
-  const up = fam("nexus_module_up", "1 while the module runs, 0 once it ended", "gauge");
-  const events = fam(
-    "nexus_module_events_total",
-    "Records consumed (in) or produced (out) since start, from the module's status",
-    "counter",
-  );
-  const dead = fam(
-    "nexus_module_dead_letters_total",
-    "Records dead-lettered since start, from the module's status",
-    "counter",
-  );
-  const late = fam(
-    "nexus_module_late_events_total",
-    "Late events recorded since start, from the module's status",
-    "counter",
-  );
-  const flush = fam(
-    "nexus_module_last_flush_timestamp_seconds",
-    "Wall-clock time of the module's last flush/upload/send (Unix seconds)",
-    "gauge",
-  );
-  const wm = fam(
-    "nexus_module_watermark_seconds",
-    "Per-partition event-time watermark from the module's status (Unix seconds)",
-    "gauge",
-  );
-  const off = fam(
-    "nexus_module_offset",
-    "Per-partition last offset from the module's status",
-    "gauge",
-  );
-  const lag = fam("nexus_module_lag", "Per-partition lag from the module's status", "gauge");
-  const extra = fam(
-    "nexus_module_extra",
-    "Numeric extra figures a module reports, by key",
-    "gauge",
-  );
-  const faults = fam(
-    "nexus_partition_faults",
-    "Partitions of the module that cannot go on for a reason retrying cannot fix (S3 refused, unreadable ledger); 0 when none. Non-zero: not ready, and run exits after NEXUS_FAULT_EXIT_MS",
-    "gauge",
-  );
-  const faultSince = fam(
-    "nexus_partition_fault_timestamp_seconds",
-    "When each faulted partition was reported faulted (Unix seconds)",
-    "gauge",
-  );
-  for (const m of modules) {
+/**
+ * The status families of the `running` modules; `configured` modules not running (yet) show
+ * in `nexus_module_up` only, as 0. A module whose `status()` throws shows there only, too.
+ */
+export function statusFamilies(
+  running: readonly RunningModule[],
+  configured: readonly ModuleName[] = [],
+): MetricFamily[] {
+  const fams = new Map<FamilyName, MetricFamily>();
+  const push = (name: FamilyName, labels: Record<string, string>, value: number) => {
+    let f = fams.get(name);
+    if (!f) fams.set(name, f = family(name));
+    f.samples.push({ labels, value });
+  };
+  for (const name of configured) {
+    if (!running.some((m) => m.name === name)) push("nexus_module_up", { module: name }, 0);
+  }
+  for (const m of running) {
     const module = m.name;
-    up.samples.push({ labels: { module }, value: moduleState(m).state === "running" ? 1 : 0 });
-    let s;
+    push("nexus_module_up", { module }, moduleState(m).state === "running" ? 1 : 0);
+    let s: ModuleStatus;
     try {
       s = m.status();
     } catch {
       continue;
     }
-    const faulted = s.faults ?? [];
-    faults.samples.push({ labels: { module }, value: faulted.length });
-    for (const f of [...faulted].sort((a, b) => a.partition - b.partition)) {
-      faultSince.samples.push({
-        labels: { module, partition: String(f.partition) },
-        value: f.since / 1000,
-      });
-    }
-    events.samples.push({ labels: { module, direction: "in" }, value: s.eventsIn });
-    events.samples.push({ labels: { module, direction: "out" }, value: s.eventsOut });
-    if (s.deadLettered !== undefined) {
-      dead.samples.push({ labels: { module }, value: s.deadLettered });
-    }
-    if (s.late !== undefined) late.samples.push({ labels: { module }, value: s.late });
-    if (s.lastFlushAt !== undefined) {
-      flush.samples.push({ labels: { module }, value: s.lastFlushAt / 1000 });
-    }
-    for (const [p, d] of Object.entries(s.partitions ?? {})) {
-      const labels = { module, partition: p };
-      if (d.watermark !== undefined) wm.samples.push({ labels, value: d.watermark / 1000 });
-      if (d.offset !== undefined && /^-?\d+$/.test(d.offset)) {
-        off.samples.push({ labels, value: Number(d.offset) });
+    push("nexus_events_total", { module, direction: "in" }, s.eventsIn);
+    push("nexus_events_total", { module, direction: "out" }, s.eventsOut);
+    push("nexus_last_flush_timestamp_seconds", { module }, (s.lastFlushAt ?? 0) / 1000);
+    const faults = new Map((s.faults ?? []).map((f) => [f.partition, f.since]));
+    push("nexus_partition_faults", { module }, faults.size);
+    const owned = new Set([...Object.keys(s.partitions ?? {}).map(Number), ...faults.keys()]);
+    for (const p of [...owned].sort((a, b) => a - b)) {
+      const partition = String(p);
+      if (feeds("nexus_partition_fault_timestamp_seconds", module)) {
+        push(
+          "nexus_partition_fault_timestamp_seconds",
+          { module, partition },
+          (faults.get(p) ?? 0) / 1000,
+        );
       }
-      if (d.lag !== undefined) lag.samples.push({ labels, value: d.lag });
+      if (feeds("nexus_watermark_seconds", module)) {
+        const wm = s.partitions?.[p]?.watermark;
+        push("nexus_watermark_seconds", { module, partition }, (wm ?? 0) / 1000);
+      }
     }
-    for (const [key, v] of Object.entries(s.extra ?? {})) {
-      if (typeof v === "number") extra.samples.push({ labels: { module, key }, value: v });
+    if (feeds("nexus_late_events_total", module)) {
+      push("nexus_late_events_total", { module }, s.late ?? 0);
+    }
+    for (const x of EXTRAS) {
+      if (x.module !== module) continue;
+      const v = s.extra?.[x.key];
+      if (typeof v === "number" && Number.isFinite(v)) push(x.family, {}, v);
     }
   }
-  return [up, events, dead, late, flush, wm, off, lag, extra, faults, faultSince];
+  return [...fams.values()];
 }

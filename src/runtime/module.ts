@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { CommandSpec } from "../cli/options.ts";
 import type { Config, ModuleName } from "../config/mod.ts";
 import type { Logger } from "../log/logger.ts";
 
@@ -49,13 +50,19 @@ export interface RunningModule {
 /** Starts a module; resolves once it is running (connected, subscribed). */
 export type ModuleStarter = (ctx: ModuleContext) => Promise<RunningModule>;
 
-/** A sub-command provided by a module, e.g. `generate`, `load`, `rebuild`, `verify`. */
+/**
+ * A sub-command provided by a module, e.g. `generate`, `load`, `rebuild`, `verify`. Its name,
+ * summary and flags are its spec (`src/cli/specs.ts`), which `--help` reads without loading
+ * the command's code; `defineCommand` (`src/cli/options.ts`) builds one.
+ */
 export interface Command {
+  /** `spec.name`. */
   name: string;
-  /** One line for `--help`. */
-  summary: string;
-  /** Usage text: its own flags with defaults. */
-  usage: string;
-  /** Runs the command with its own arguments; resolves to the exit code. */
+  /** Name, summary and option table; the usage text is rendered from it. */
+  spec: CommandSpec;
+  /**
+   * Parses `args` with the spec's option table and runs; resolves to the exit code. A usage
+   * error prints one `nexus: ` line and resolves to 2.
+   */
   run(args: string[], ctx: ModuleContext): Promise<number>;
 }

@@ -14,7 +14,7 @@ export interface ShutdownOptions {
   /** Longest graceful stop before exiting with code 1 anyway. */
   timeoutMs: number;
   log: Logger;
-  /** Called instead of `Deno.exit` (tests). */
+  /** Ends the process with a code. Default `Deno.exit`; a host embedding Nexus passes its own. */
   exit?: (code: number) => void;
 }
 
