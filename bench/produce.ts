@@ -104,7 +104,7 @@ export async function measureProduce(
         tool,
         toolPeakRssMb: run.peakRssMb,
         note:
-          "produceStream: generate + self-check (validateRecord) + the port's idempotent producer (acks=all, one request per partition), batches of 4000, one send in flight; time and CPU (utime+stime of the child, /proc/self/stat) include connect",
+          "produceStream: generate + self-check (validateRecord) + the port's idempotent producer (acks=all, one request per partition), batches of DEFAULT_SEND_BATCH (1000) records, one send in flight; time and CPU (utime+stime of the child, /proc/self/stat) include connect",
       },
     },
   };

@@ -55,6 +55,8 @@ export interface AggregatorShared {
   flushIntervalMs: number;
   /** Flush spacing once caught up with the log end, ms; 0: by interval and size only. */
   caughtUpFlushMs: number;
+  /** Period of `tick`, ms (a flush due within half of it is done on this tick). */
+  tickMs: number;
   idleTimeoutMs: number;
   allowedLatenessMs: number;
   /** Open windows + dedup ids + pending rows over all partitions above which fetching pauses. */
@@ -154,8 +156,9 @@ export class AggregatorPartition implements PartitionHandler {
   async take(records: readonly ConsumedRecord[]): Promise<number> {
     const st = this.state!;
     const max = this.#shared.flushMaxEvents;
+    const now = Date.now(); // one clock reading per batch: its records arrived together
     for (const r of records) {
-      st.process(r);
+      st.process(r, now);
       if (st.pendingEvents >= max) {
         await this.#flush(true);
         if (this.#gone) return records.length; // fenced: the core reopens the partition
@@ -196,9 +199,12 @@ export class AggregatorPartition implements PartitionHandler {
       const topic = await this.#shared.topicTime(st.partition, now);
       if (topic) st.watermark.advanceIdle(topic, now, st.live);
     }
-    if (now - this.#flushedAt >= this.#shared.flushIntervalMs || this.#caughtUpDue(now)) {
-      await this.#flush(false);
-    }
+    // a flush due before the next tick would be late by then: do it on this one
+    const slack = this.#shared.tickMs / 2;
+    if (
+      now - this.#flushedAt >= this.#shared.flushIntervalMs - slack ||
+      this.#caughtUpDue(now + slack)
+    ) await this.#flush(false);
   }
 
   /** True when the partition has read to the log end and its caught-up flush is due. */

@@ -52,6 +52,11 @@ export function createAggregator(
         if (ownSql) await sql.end({ timeout: 1 }).catch(() => {});
         throw e;
       }
+      // ticks come often enough for both time-based flush triggers
+      const periodMs = Math.min(config.flushIntervalMs, 1000);
+      const tickMs = config.caughtUpFlushMs > 0
+        ? Math.min(periodMs, config.caughtUpFlushMs)
+        : periodMs;
       const shared: AggregatorShared = {
         topic,
         sql,
@@ -66,6 +71,7 @@ export function createAggregator(
         flushMaxEvents: config.flushMaxEvents,
         flushIntervalMs: config.flushIntervalMs,
         caughtUpFlushMs: config.caughtUpFlushMs,
+        tickMs,
         idleTimeoutMs: config.idleTimeoutMs,
         allowedLatenessMs: config.allowedLatenessMs,
         maxStateEntries: options.maxStateEntries ?? 2_000_000,
@@ -74,13 +80,9 @@ export function createAggregator(
         overBound: false,
         topicTime: (partition, now) => topicView(partition, now),
       };
-      // Ticks come often enough for both flush triggers; the stored event-time state of
-      // every partition is read at most every half flush period and shared by this process's
-      // partitions; its own partitions are taken from memory (fresher).
-      const periodMs = Math.min(config.flushIntervalMs, 1000);
-      const tickMs = config.caughtUpFlushMs > 0
-        ? Math.min(periodMs, config.caughtUpFlushMs)
-        : periodMs;
+      // The stored event-time state of every partition is read at most every half flush
+      // period and shared by this process's partitions; its own partitions are taken from
+      // memory (fresher).
       let stored: { at: number; value: ReturnType<typeof topicTimes> } | undefined;
       const topicView = async (partition: number, now: number) => {
         if (!stored || now - stored.at >= periodMs / 2) {

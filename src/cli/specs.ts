@@ -12,7 +12,7 @@
  * @module
  */
 import { FILE_KINDS } from "../csv/columns.ts";
-import { DEFAULT_STREAM_PARAMS as P } from "../generator/params.ts";
+import { DEFAULT_SEND_BATCH, DEFAULT_STREAM_PARAMS as P } from "../generator/params.ts";
 import { DEFAULT_PREFIX } from "../archiver/key.ts";
 import {
   type CommandSpec,
@@ -156,7 +156,12 @@ ${EXIT}`,
       doc: "target topic (created when missing)",
       fallback: "NEXUS_CLICK_TOPIC",
     },
-    "batch-size": { arg: "N", type: integer(1), doc: "messages per send", default: "4000" },
+    "batch-size": {
+      arg: "N",
+      type: integer(1),
+      doc: "messages per send",
+      default: String(DEFAULT_SEND_BATCH),
+    },
     manifest: { arg: "PATH", type: text, doc: "also write the manifest to PATH" },
     "dry-run": { switch: true, doc: "compute the manifest only: no Kafka, no S3" },
     "csv-only": { switch: true, doc: "only the CSVs (no stream)" },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../cli/options.ts";
 import { parseGenerateArgs } from "./cli.ts";
+import { DEFAULT_SEND_BATCH } from "./params.ts";
 
 Deno.test("generate flags parse into params", () => {
   const o = parseGenerateArgs([
@@ -63,7 +64,7 @@ Deno.test("the --rate setting is the send cap and, with --live, the event-time d
 
 Deno.test("defaults come from the option table and the generator's parameter defaults", () => {
   const o = parseGenerateArgs([]);
-  assert.equal(o.batchSize, 4000);
+  assert.equal(o.batchSize, DEFAULT_SEND_BATCH);
   assert.equal(o.params.events, 10_000);
   assert.equal(o.orders, o.params.users * 3);
   assert.equal(o.csv && o.stream && !o.dryRun && !o.live, true);

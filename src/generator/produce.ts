@@ -14,14 +14,14 @@ import { Buffer } from "node:buffer";
 import type { Config } from "../config/mod.ts";
 import { createKafkaClient, keyPartitioner, type OutRecord, type Producer } from "../kafka/mod.ts";
 import { type Manifest, ManifestBuilder } from "./manifest.ts";
-import type { StreamParams } from "./params.ts";
+import { DEFAULT_SEND_BATCH, type StreamParams } from "./params.ts";
 import { type GeneratedRecord, generateStream, type StreamOptions } from "./stream.ts";
 
 /** Options of `produceStream` and `sendRecords`. */
 export interface ProduceOptions {
   /** Called after each acknowledged batch with the total records sent so far. */
   onProgress?(sent: number): void;
-  /** Messages per send (default 4000). */
+  /** Messages per send (default `DEFAULT_SEND_BATCH`). */
   batchSize?: number;
   /** Sending rate cap in records/s (default: as fast as possible). */
   rate?: number;
@@ -82,7 +82,10 @@ export async function sendRecords(
   const rate = options.rate;
   const batchSize = Math.max(
     1,
-    Math.min(options.batchSize ?? 4000, rate ? Math.max(1, Math.floor(rate / 10)) : Infinity),
+    Math.min(
+      options.batchSize ?? DEFAULT_SEND_BATCH,
+      rate ? Math.max(1, Math.floor(rate / 10)) : Infinity,
+    ),
   );
   const partitionOf = keyPartitioner(partitions);
   const started = performance.now();

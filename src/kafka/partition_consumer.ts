@@ -411,6 +411,8 @@ export async function startPartitionConsumer(
             slot.skip = 0;
           }
           if (!(slot.handler.ready?.() ?? true)) slot.blocked = true;
+          // room again: fetch the next batch while this one's successors are processed
+          else if (slot.queue.length < maxQueued) setFetchPaused(slot, false);
         }
       } finally {
         slot.draining = false;
