@@ -51,35 +51,3 @@ export function addToWindow(w: WindowAgg, event: ClickEvent): void {
   if (event.action === "purchase") w.revenueCents += BigInt(revenueCents(event));
   w.dirty = true;
 }
-
-/** Total of a window across partitions, as the output views present it. */
-export interface WindowTotals {
-  counts: Record<Action, number>;
-  purchases: number;
-  revenueCents: bigint;
-}
-
-/** Empty totals with every action at zero. */
-export function emptyTotals(): WindowTotals {
-  return {
-    counts: Object.fromEntries(ACTIONS.map((a) => [a, 0])) as Record<Action, number>,
-    purchases: 0,
-    revenueCents: 0n,
-  };
-}
-
-/** Adds one event to per-minute totals keyed by window-start ISO (reference semantics). */
-export function addToTotals(
-  totals: Map<string, WindowTotals>,
-  event: ClickEvent,
-  timeMs: number,
-): void {
-  const key = new Date(windowStart(timeMs)).toISOString();
-  let t = totals.get(key);
-  if (!t) totals.set(key, t = emptyTotals());
-  t.counts[event.action] += 1;
-  if (event.action === "purchase") {
-    t.purchases += 1;
-    t.revenueCents += BigInt(revenueCents(event));
-  }
-}

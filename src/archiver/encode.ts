@@ -10,10 +10,9 @@
  */
 import { Buffer } from "node:buffer";
 import { promisify } from "node:util";
-import { gunzip as gunzipCb, gzip as gzipCb } from "node:zlib";
+import { gunzip as gunzipCb } from "node:zlib";
 import { type MalformedKind, validateRecord } from "../events/mod.ts";
 
-const gzipAsync = promisify(gzipCb);
 const gunzipAsync = promisify(gunzipCb);
 
 /** A Kafka record as the archiver sees it. */
@@ -87,11 +86,6 @@ export function toLine(topic: string, r: RawRecord): ArchiveLine {
 /** Serialises a line as NDJSON text (with the trailing newline). */
 export function encodeLine(line: ArchiveLine): string {
   return JSON.stringify(line) + "\n";
-}
-
-/** Gzips the concatenated NDJSON text of one object. */
-export async function gzipLines(lines: string[]): Promise<Buffer> {
-  return await gzipAsync(Buffer.from(lines.join(""), "utf8"), { level: 6 });
 }
 
 /** Parses one NDJSON line back into a record with its original bytes. */

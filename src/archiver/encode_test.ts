@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import {
-  decodeObject,
-  encodeLine,
-  gzipLines,
-  parseLine,
-  type RawRecord,
-  toLine,
-} from "./encode.ts";
+import { gzipSync } from "node:zlib";
+import { decodeObject, encodeLine, parseLine, type RawRecord, toLine } from "./encode.ts";
+
+/** One object's bytes as the archiver writes them: its NDJSON lines, gzipped. */
+const gzipLines = (lines: string[]) => Buffer.from(gzipSync(Buffer.from(lines.join(""), "utf8")));
 
 const event = {
   schema_version: 1,

@@ -30,11 +30,10 @@ export interface Setting<T = unknown> {
   group: "general" | "kafka" | "postgres" | "s3" | "aggregator" | "archiver" | "http";
 }
 
-const MODULE_NAMES = ["generator", "loader", "archiver", "aggregator"] as const;
+/** Every module name `run --modules` accepts, in start order. */
+export const MODULE_NAMES = ["generator", "loader", "archiver", "aggregator"] as const;
 /** The modules `run --modules` accepts. */
 export type ModuleName = typeof MODULE_NAMES[number];
-/** Every module name `run --modules` accepts, in start order. */
-export const moduleNames: readonly ModuleName[] = MODULE_NAMES;
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER): Parse<number> {
   return (raw) => {

@@ -19,9 +19,6 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inl
   "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; " +
   "frame-ancestors 'none'";
 
-/** Names of the files the dashboard serves (for the compile step and tests). */
-export const DASHBOARD_FILES = ["index.html", "app.js", "style.css"];
-
 /** Returns a handler for the dashboard paths; other paths get 404. */
 export function dashboardHandler(): (path: string) => Promise<Response> {
   const cache = new Map<string, Uint8Array<ArrayBuffer>>();

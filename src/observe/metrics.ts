@@ -223,13 +223,6 @@ export const FAMILIES = {
 /** A family name. */
 export type FamilyName = keyof typeof FAMILIES;
 
-/** The families served while `modules` run. */
-export function familiesFor(modules: readonly ModuleName[]): FamilyName[] {
-  return (Object.keys(FAMILIES) as FamilyName[]).filter((n) =>
-    (FAMILIES[n].modules as readonly ModuleName[]).some((m) => modules.includes(m))
-  );
-}
-
 /** Label values by label name. */
 export type Labels = Record<string, string>;
 
