@@ -14,12 +14,13 @@ import { kafkaJavaArgs, kafkaProperties, newClusterId, renderProperties } from "
 import { appendBanner } from "./logs.ts";
 import { assertPortsFree } from "./net.ts";
 import { displayPath, KAFKA_VERSION, pathExists } from "./paths.ts";
-import { isOurProcess, spawnDetached, terminateProcess } from "./process.ts";
+import { isOurProcess, spawnDetached } from "./process.ts";
 import {
-  portsDiffer,
   readRunRecord,
   removeRunRecord,
   runningPid,
+  serviceStatus,
+  stopService,
   writeRunRecord,
 } from "./run_record.ts";
 import type { Service, ServiceStatus, StackContext } from "./service.ts";
@@ -290,33 +291,17 @@ async function waitReady(ctx: StackContext, timeoutMs: number): Promise<void> {
 }
 
 /** SIGTERM (controlled shutdown), SIGKILL after 30 s; waits until the JVM is gone. */
-async function stop(ctx: StackContext): Promise<"not-running" | "stopped" | "killed"> {
-  let outcome: "not-running" | "stopped" | "killed" = "not-running";
-  // Normally one pass; more only if a second broker was started by hand with our config.
-  for (let round = 0; round < 5; round++) {
-    const pid = await runningPid(ctx.paths, "kafka", markers(ctx));
-    if (pid === undefined) break;
-    const r = await terminateProcess(pid, { markers: markers(ctx), graceMs: 30_000 });
-    if (r !== "not-running") outcome = r;
-  }
-  await removeRunRecord(ctx.paths, "kafka");
-  return outcome;
+function stop(ctx: StackContext): Promise<"not-running" | "stopped" | "killed"> {
+  return stopService(ctx.paths, "kafka", markers(ctx));
 }
 
 async function status(ctx: StackContext): Promise<ServiceStatus> {
-  const pid = await runningPid(ctx.paths, "kafka", markers(ctx));
-  const record = await readRunRecord(ctx.paths, "kafka");
-  const port = pid !== undefined && record ? record.port : ctx.ports.kafka;
-  const wanted = wantedPorts(ctx);
-  return {
-    name: "kafka",
-    running: pid !== undefined,
-    pid,
-    address: `127.0.0.1:${port}`,
-    port,
-    portsDiffer: pid !== undefined && record !== undefined && portsDiffer(record.ports, wanted),
+  return serviceStatus(ctx.paths, "kafka", await runningPid(ctx.paths, "kafka", markers(ctx)), {
+    port: ctx.ports.kafka,
+    wanted: wantedPorts(ctx),
+    address: (port) => `127.0.0.1:${port}`,
     logFile: ctx.paths.logs.kafka,
-  };
+  });
 }
 
 /** Kafka as a stack service. */

@@ -25,7 +25,7 @@ import {
   socketPathFits,
 } from "./postgres_config.ts";
 import { isOurProcess, readPidFile, removeIfExists } from "./process.ts";
-import { portsDiffer, readRunRecord, removeRunRecord, writeRunRecord } from "./run_record.ts";
+import { readRunRecord, removeRunRecord, serviceStatus, writeRunRecord } from "./run_record.ts";
 import type { Service, ServiceStatus, StackContext } from "./service.ts";
 import { waitUntil } from "./wait.ts";
 
@@ -331,19 +331,12 @@ async function stop(ctx: StackContext): Promise<"not-running" | "stopped" | "kil
 }
 
 async function status(ctx: StackContext): Promise<ServiceStatus> {
-  const pid = await postmasterPid(ctx);
-  const record = await readRunRecord(ctx.paths, "postgres");
-  const port = pid !== undefined && record ? record.port : ctx.ports.postgres;
-  return {
-    name: "postgres",
-    running: pid !== undefined,
-    pid,
-    address: `127.0.0.1:${port}`,
-    port,
-    portsDiffer: pid !== undefined && record !== undefined &&
-      portsDiffer(record.ports, [ctx.ports.postgres]),
+  return serviceStatus(ctx.paths, "postgres", await postmasterPid(ctx), {
+    port: ctx.ports.postgres,
+    wanted: [ctx.ports.postgres],
+    address: (port) => `127.0.0.1:${port}`,
     logFile: ctx.paths.logs.postgres,
-  };
+  });
 }
 
 /** PostgreSQL as a stack service. */

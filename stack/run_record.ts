@@ -7,11 +7,13 @@
 import { join } from "node:path";
 import type { ServiceName } from "./errors.ts";
 import type { StackPaths } from "./paths.ts";
+import type { ServiceStatus } from "./service.ts";
 import {
   findProcesses,
   isOurProcess,
   readPidFile,
   removeIfExists,
+  terminateProcess,
   writePidFile,
 } from "./process.ts";
 
@@ -83,4 +85,61 @@ export async function runningPid(
   const pid = await readPidFile(pidFile(paths, name));
   if (pid !== undefined && await isOurProcess(pid, markers)) return pid;
   return (await findProcesses(markers))[0];
+}
+
+/**
+ * Stops every running process of the service `name` (SIGTERM, SIGKILL after `graceMs`; more
+ * than one only if a second was started by hand with our configuration) and removes its run
+ * record. Resolves to what happened to the last one stopped.
+ */
+export async function stopService(
+  paths: StackPaths,
+  name: ServiceName,
+  markers: string[],
+  graceMs = 30_000,
+): Promise<"not-running" | "stopped" | "killed"> {
+  let outcome: "not-running" | "stopped" | "killed" = "not-running";
+  for (let round = 0; round < 5; round++) {
+    const pid = await runningPid(paths, name, markers);
+    if (pid === undefined) break;
+    const r = await terminateProcess(pid, { markers, graceMs });
+    if (r !== "not-running") outcome = r;
+  }
+  await removeRunRecord(paths, name);
+  return outcome;
+}
+
+/** What `serviceStatus` needs to know of a service beyond its run record. */
+export interface StatusOptions {
+  /** The port the environment asks for (reported while it is not running). */
+  port: number;
+  /** Every port the environment asks for, to tell whether a running one differs. */
+  wanted: number[];
+  /** Where clients connect for a port, e.g. `127.0.0.1:19092`. */
+  address(port: number): string;
+  logFile: string;
+}
+
+/**
+ * The status of service `name` whose process is `pid` (undefined: not running): while it runs,
+ * the port from its run record and whether its ports differ from the wanted ones.
+ */
+export async function serviceStatus(
+  paths: StackPaths,
+  name: ServiceName,
+  pid: number | undefined,
+  opts: StatusOptions,
+): Promise<ServiceStatus> {
+  const record = await readRunRecord(paths, name);
+  const running = pid !== undefined;
+  const port = running && record ? record.port : opts.port;
+  return {
+    name,
+    running,
+    pid,
+    address: opts.address(port),
+    port,
+    portsDiffer: running && record !== undefined && portsDiffer(record.ports, opts.wanted),
+    logFile: opts.logFile,
+  };
 }

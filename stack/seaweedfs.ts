@@ -21,12 +21,13 @@ import { appendBanner } from "./logs.ts";
 import { assertPortsFree } from "./net.ts";
 import { displayPath, pathExists, SEAWEEDFS_VERSION } from "./paths.ts";
 import { portOwners } from "./ports.ts";
-import { isOurProcess, spawnDetached, terminateProcess } from "./process.ts";
+import { isOurProcess, spawnDetached } from "./process.ts";
 import {
-  portsDiffer,
   readRunRecord,
   removeRunRecord,
   runningPid,
+  serviceStatus,
+  stopService,
   writeRunRecord,
 } from "./run_record.ts";
 import { renderS3Identities, weedMiniArgs } from "./s3_config.ts";
@@ -232,32 +233,17 @@ async function waitReady(ctx: StackContext, timeoutMs: number): Promise<void> {
 }
 
 /** SIGTERM (weed mini stops S3, filer, volume in order, ~4 s), SIGKILL after 30 s. */
-async function stop(ctx: StackContext): Promise<"not-running" | "stopped" | "killed"> {
-  let outcome: "not-running" | "stopped" | "killed" = "not-running";
-  for (let round = 0; round < 5; round++) {
-    const pid = await runningPid(ctx.paths, "s3", markers(ctx));
-    if (pid === undefined) break;
-    const r = await terminateProcess(pid, { markers: markers(ctx), graceMs: 30_000 });
-    if (r !== "not-running") outcome = r;
-  }
-  await removeRunRecord(ctx.paths, "s3");
-  return outcome;
+function stop(ctx: StackContext): Promise<"not-running" | "stopped" | "killed"> {
+  return stopService(ctx.paths, "s3", markers(ctx));
 }
 
 async function status(ctx: StackContext): Promise<ServiceStatus> {
-  const pid = await runningPid(ctx.paths, "s3", markers(ctx));
-  const record = await readRunRecord(ctx.paths, "s3");
-  const port = pid !== undefined && record ? record.port : ctx.ports.s3;
-  return {
-    name: "s3",
-    running: pid !== undefined,
-    pid,
-    address: `http://127.0.0.1:${port}`,
-    port,
-    portsDiffer: pid !== undefined && record !== undefined &&
-      portsDiffer(record.ports, wantedPorts(ctx)),
+  return serviceStatus(ctx.paths, "s3", await runningPid(ctx.paths, "s3", markers(ctx)), {
+    port: ctx.ports.s3,
+    wanted: wantedPorts(ctx),
+    address: (port) => `http://127.0.0.1:${port}`,
     logFile: ctx.paths.logs.s3,
-  };
+  });
 }
 
 /** SeaweedFS S3 as a stack service. */

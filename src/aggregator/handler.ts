@@ -30,6 +30,7 @@ import type { DeadLetterQueue } from "./dlq.ts";
 import { type PartitionOptions, PartitionState } from "./partials.ts";
 import { claimPartition, FencedError, PROCESSOR, UnstorableRecords, writeFlush } from "./sink.ts";
 import type { TopicTime } from "./watermark.ts";
+import { sleep } from "../runtime/sleep.ts";
 
 /** Per-record counters of one partition (summed over partitions for status). */
 export interface AggregatorStats {
@@ -87,18 +88,6 @@ export function sharedStateSize(shared: AggregatorShared): number {
   for (const h of shared.handlers) n += h.state?.stateSize ?? 0;
   return n;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 /** One partition of the aggregator. */
 export class AggregatorPartition implements PartitionHandler {

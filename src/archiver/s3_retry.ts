@@ -9,6 +9,7 @@
  * @module
  */
 import { classifyFailure, GaveUp } from "./s3_errors.ts";
+import { sleep } from "../runtime/sleep.ts";
 
 export { classifyFailure, describeFailure, GaveUp, isRetriable } from "./s3_errors.ts";
 
@@ -40,19 +41,6 @@ export class RetryAborted extends Error {
     super(`${what}: gave up (stopping)`, { cause });
     this.name = "RetryAborted";
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Options of `retry`. */

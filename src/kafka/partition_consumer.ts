@@ -40,6 +40,7 @@ import type {
   KafkaError,
   PartitionOffsets,
 } from "./port.ts";
+import { sleep } from "../runtime/sleep.ts";
 
 /** What a handler can ask of the core. */
 export interface PartitionContext {
@@ -166,18 +167,6 @@ interface Slot {
   fault?: { reason: string; since: number };
   faultTimer?: ReturnType<typeof setTimeout>;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 
 /**
  * Starts consuming: joins the group (resolves once joined) and drives the handlers until
