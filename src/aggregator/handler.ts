@@ -184,9 +184,12 @@ export class AggregatorPartition implements PartitionHandler {
     // can close by the topic's event time (never by the wall clock unless live)
     const held = this.#blockedSince !== undefined &&
       now - this.#blockedSince >= this.#shared.idleTimeoutMs;
-    if (idle || held) {
+    if (held) {
       const topic = await this.#shared.topicTime(st.partition, now);
       if (topic) st.watermark.advanceIdle(topic, now, st.live);
+    } else if (idle) {
+      const topic = await this.#shared.topicTime(st.partition, now);
+      if (topic) st.advanceIdle(topic, now, this.#ctx.endOffsetsReadAt);
     }
     // a flush due before the next tick would be late by then: do it on this one
     const slack = this.#shared.tickMs / 2;

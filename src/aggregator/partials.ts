@@ -132,6 +132,8 @@ export class PartitionState {
   /** Record timestamp of the last valid record, and the wall clock when it was processed. */
   #lastRecordTs: number | null = null;
   #lastSeenAt = 0;
+  /** The topic view an idle partition waits to confirm (`advanceIdle`). */
+  #idleView?: { frontier: number | null; at: number };
   /** Watermark of the checkpoint this state was rebuilt from (replay classification). */
   readonly #replayWatermark: number | null;
   #late: LateRecord[] = [];
@@ -181,6 +183,7 @@ export class PartitionState {
     if (rec.offset < this.position) return "skipped";
     this.position = rec.offset + 1n;
     this.lastRecordAt = now;
+    this.#idleView = undefined;
     const replay = rec.offset < this.committedNext;
     const v = validateRecord(rec.value, {
       recordTimestamp: rec.timestamp,
@@ -296,12 +299,31 @@ export class PartitionState {
 
   /**
    * Applies the topic's event-time progress to this partition while it is idle (see
-   * `watermark.ts`): the topic's frontier while another partition is active, the wall clock
-   * only when the whole topic is idle and live. True when the watermark moved.
+   * `watermark.ts`, rule 6). Rule 4: the frontier of the topic view taken now (`topic`) is
+   * held and applied on a later call, once an end-offset read requested after it
+   * (`endOffsetsReadAt`) still finds this partition caught up; a record already in the log when
+   * the view was taken (sent with the records that moved the frontier, not fetched yet) keeps
+   * the partition active instead of turning late. Rule 5: the wall clock as of that read.
+   * True when the watermark moved.
    */
-  advanceIdle(topic: TopicTime, now = Date.now()): boolean {
-    if (!this.isIdle(now)) return false;
-    return this.watermark.advanceIdle(topic, now, this.live);
+  advanceIdle(topic: TopicTime, now: number, endOffsetsReadAt: number): boolean {
+    if (!this.isIdle(now)) {
+      this.#idleView = undefined;
+      return false;
+    }
+    let moved = false;
+    const held = this.#idleView;
+    if (held && endOffsetsReadAt > held.at) {
+      moved = held.frontier !== null && this.watermark.advanceTo(held.frontier);
+      this.#idleView = undefined;
+    }
+    if (topic.frontier !== null) this.#idleView ??= { frontier: topic.frontier, at: now };
+    else if (endOffsetsReadAt > 0) {
+      // every record appended before the read has been taken (the partition is caught up)
+      moved = this.watermark.advanceIdle(topic, Math.min(now, endOffsetsReadAt), this.live) ||
+        moved;
+    }
+    return moved;
   }
 
   /** Number of open windows plus retained dedup ids: the memory this partition holds. */

@@ -383,3 +383,63 @@ Deno.test("property: with a short dedup horizon, copies re-sent soon after are s
     { numRuns: 150 },
   );
 });
+
+Deno.test("an idle partition follows the frontier only after an end-offset read taken later still finds it caught up", () => {
+  const st = new PartitionState(
+    "t",
+    0,
+    { nextOffset: 0n, replayOffset: 0n, watermark: null, epoch: 1 },
+    OPTS,
+    0,
+  );
+  const ev = (id: string, time: number): Ev => ({ id, time, action: 0, cents: 1, qty: 1 });
+  st.process({ offset: 0n, timestamp: REC_TS, key: null, value: bytes(ev("a", T0 + 1000)) }, 0);
+  st.highWatermark = 1n;
+  const frontier = (ms: number) => ({ frontier: ms, othersIdle: false, othersLive: false });
+  const before = st.watermark.value;
+  // idle at 2000 (timeout 1000); the view taken now waits for a read requested after it
+  assertEquals(st.advanceIdle(frontier(T0 + 300_000), 2000, 1500), false);
+  assertEquals(st.watermark.value, before);
+  // a read requested at 2000 (not after the view): still waiting
+  assertEquals(st.advanceIdle(frontier(T0 + 300_000), 2500, 2000), false);
+  // the read found a record the fetch has not delivered: not idle, the held view is dropped
+  st.highWatermark = 2n;
+  assertEquals(st.advanceIdle(frontier(T0 + 300_000), 3000, 2600), false);
+  assertEquals(
+    st.process(
+      { offset: 1n, timestamp: REC_TS, key: null, value: bytes(ev("b", T0 + 2000)) },
+      3100,
+    ),
+    "counted",
+    "the record sent with the frontier's records counts on time",
+  );
+  // idle again: view at 4200, confirmed by a read requested at 4300
+  assertEquals(st.advanceIdle(frontier(T0 + 300_000), 4200, 3500), false);
+  assertEquals(st.advanceIdle(frontier(T0 + 400_000), 4400, 4300), true);
+  assertEquals(
+    st.watermark.value,
+    T0 + 300_000,
+    "the confirmed view's frontier, not the newer one",
+  );
+  assertEquals(st.advanceIdle(frontier(T0 + 500_000), 4600, 4500), true);
+  assertEquals(st.watermark.value, T0 + 400_000);
+});
+
+Deno.test("a quiet live partition follows the wall clock as of the latest end-offset read, not now", () => {
+  const t = Date.UTC(2026, 5, 1, 12, 0, 30);
+  const st = new PartitionState(
+    "t",
+    0,
+    { nextOffset: 0n, replayOffset: 0n, watermark: null, epoch: 1 },
+    OPTS,
+    t,
+  );
+  const live: Ev = { id: "a", time: t, action: 0, cents: 1, qty: 1 };
+  st.process({ offset: 0n, timestamp: t, key: null, value: bytes(live) }, t);
+  st.highWatermark = 1n;
+  const allIdle = { frontier: null, othersIdle: true, othersLive: true };
+  assert(st.live);
+  assertEquals(st.advanceIdle(allIdle, t + 5000, 0), false, "no read yet: nothing moves");
+  assertEquals(st.advanceIdle(allIdle, t + 6000, t + 4000), true);
+  assertEquals(st.watermark.value, t + 4000 - OPTS.allowedLatenessMs);
+});

@@ -20,6 +20,12 @@
  *    its record timestamp, and that record was processed within the same span of its record
  *    timestamp (a backfill with original timestamps is not live). Then idle partitions follow
  *    `now − allowedLateness`, so a quiet live stream's last windows become final.
+ * 6. **Idle is confirmed by the log end.** Rule 4 uses a topic view taken at time t only once
+ *    an end-offset read requested after t still finds the partition caught up, and rule 5 uses
+ *    the time of the latest such read, not `now`. Records sent together land in different
+ *    partitions' fetches at different moments; a partition whose records of a burst are in the
+ *    log but not fetched yet would otherwise follow the frontier its neighbours' records of the
+ *    same burst set, and turn them late. Idle partitions lag by up to one read period.
  *
  * A watermark never decreases and final windows never change, whichever rule moved it.
  *

@@ -420,6 +420,7 @@ function fakeCtx(partition = 0) {
     topic: "t",
     partition,
     highWatermark: -1n,
+    endOffsetsReadAt: 0,
     signal: abort.signal,
     wake: () => {},
     reopen: (why) => calls.reopens.push(why),

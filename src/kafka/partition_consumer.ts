@@ -48,6 +48,12 @@ export interface PartitionContext {
   readonly partition: number;
   /** The partition's latest known end offset (-1n before the first report). */
   readonly highWatermark: bigint;
+  /**
+   * Wall-clock ms at which the latest end-offset read covering this partition was requested
+   * (0 before the first). `highWatermark` is at least the end offset as of that moment: a
+   * record appended before it is counted in `highWatermark` once the read is done.
+   */
+  readonly endOffsetsReadAt: number;
   /** Aborted once the partition is closed (revoked, lost, shutdown). */
   readonly signal: AbortSignal;
   /** The handler can take records again (after back-pressure): resume fetching now. */
@@ -151,6 +157,7 @@ interface Slot {
   state: "opening" | "open" | "closing";
   position?: bigint;
   highWatermark: bigint;
+  endOffsetsReadAt: number;
   /** Batches waiting for the handler; the first may be partly taken (`skip` records). */
   queue: FetchedBatch[];
   skip: number;
@@ -225,6 +232,7 @@ export async function startPartitionConsumer(
       abort,
       state: "opening",
       highWatermark: high.get(partition) ?? -1n,
+      endOffsetsReadAt: 0,
       queue: [],
       skip: 0,
       chain: Promise.resolve(),
@@ -238,6 +246,9 @@ export async function startPartitionConsumer(
       partition,
       get highWatermark() {
         return slot.highWatermark;
+      },
+      get endOffsetsReadAt() {
+        return slot.endOffsetsReadAt;
       },
       signal: abort.signal,
       wake: () => wake(slot),
@@ -443,12 +454,15 @@ export async function startPartitionConsumer(
   const refreshOffsets = async () => {
     if (!opts.endOffsets) return;
     try {
+      const requestedAt = Date.now();
       const offs = await opts.endOffsets();
       for (const [p, o] of offs) {
         const h = high.get(p);
         if (h === undefined || o.high > h) high.set(p, o.high);
         const slot = slots.get(p);
-        if (slot && o.high > slot.highWatermark) slot.highWatermark = o.high;
+        if (!slot) continue;
+        if (o.high > slot.highWatermark) slot.highWatermark = o.high;
+        if (requestedAt > slot.endOffsetsReadAt) slot.endOffsetsReadAt = requestedAt;
       }
     } catch (e) {
       log.debug("cannot read end offsets", { error: reasonOf(e) });
