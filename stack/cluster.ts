@@ -143,7 +143,7 @@ async function startNode(
     { port: me.controller, variable: `NEXUS_STACK_CLUSTER_PORT (kafka-${id} controller)` },
   ]);
   await appendBanner(node.log, `nexus stack: starting kafka-${id} on 127.0.0.1:${me.client}`);
-  const pid = spawnDetached({
+  const pid = await spawnDetached({
     command: "java",
     args: [...javaArgs(ctx), "kafka.Kafka", node.properties],
     logFile: node.log,

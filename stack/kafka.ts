@@ -162,7 +162,7 @@ async function start(ctx: StackContext): Promise<void> {
     { port: ports.kafkaTls, variable: "NEXUS_STACK_KAFKA_PORT (TLS listener = port+4)" },
   ]);
   await appendBanner(paths.logs.kafka, `nexus stack: starting kafka on 127.0.0.1:${ports.kafka}`);
-  const pid = spawnDetached({
+  const pid = await spawnDetached({
     command: "java",
     args: [...java, "kafka.Kafka", paths.config.kafkaProperties],
     logFile: paths.logs.kafka,

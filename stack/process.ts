@@ -24,9 +24,10 @@ export interface DetachedOptions {
 
 /**
  * Starts a program in a new session (its own process group, no terminal), appending its output
- * to `logFile`, and returns its pid. It keeps running after this process exits.
+ * to `logFile`, and resolves to its pid once the pid is the program's (`sh` has exec'd it) or
+ * the process has ended. It keeps running after this process exits.
  */
-export function spawnDetached(opts: DetachedOptions): number {
+export async function spawnDetached(opts: DetachedOptions): Promise<number> {
   const child = new Deno.Command("sh", {
     // `exec` replaces the shell, so the pid we record is the service itself.
     args: ["-c", 'exec "$@" >>"$0" 2>&1 </dev/null', opts.logFile, opts.command, ...opts.args],
@@ -40,6 +41,14 @@ export function spawnDetached(opts: DetachedOptions): number {
   child.unref();
   // Reap it if it exits while we are still running, without keeping us alive.
   child.status.catch(() => {});
+  // Until the exec is done the command line is the shell's, or empty while the kernel swaps
+  // images (about 1 read in 25 right after the spawn): a check of it then would take the new
+  // service for one that exited during start-up.
+  await waitUntil(async () => {
+    if (await processState(child.pid) !== "alive") return true;
+    const argv0 = (await processCmdline(child.pid))?.split(" ")[0];
+    return argv0 === opts.command;
+  }, { timeoutMs: 5000, intervalMs: 5 });
   return child.pid;
 }
 

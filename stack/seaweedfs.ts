@@ -128,7 +128,7 @@ async function start(ctx: StackContext): Promise<void> {
     wantedPorts(ctx).map((port) => ({ port, variable: "NEXUS_STACK_S3_PORT" })),
   );
   await appendBanner(paths.logs.s3, `nexus stack: starting seaweedfs on 127.0.0.1:${ports.s3}`);
-  const pid = spawnDetached({
+  const pid = await spawnDetached({
     command: paths.tools.weed,
     args: weedMiniArgs({
       dataDir: paths.data.s3,
