@@ -184,12 +184,11 @@ export class AggregatorPartition implements PartitionHandler {
     // can close by the topic's event time (never by the wall clock unless live)
     const held = this.#blockedSince !== undefined &&
       now - this.#blockedSince >= this.#shared.idleTimeoutMs;
-    if (held) {
+    if (idle || held) {
       const topic = await this.#shared.topicTime(st.partition, now);
-      if (topic) st.watermark.advanceIdle(topic, now, st.live);
-    } else if (idle) {
-      const topic = await this.#shared.topicTime(st.partition, now);
-      if (topic) st.advanceIdle(topic, now, this.#ctx.endOffsetsReadAt);
+      // a held partition has unread records by definition: nothing for rule 6 to confirm
+      if (topic && idle) st.advanceIdle(topic, now, this.#ctx.endOffsetsReadAt);
+      else if (topic) st.watermark.advanceIdle(topic, now, st.live);
     }
     // a flush due before the next tick would be late by then: do it on this one
     const slack = this.#shared.tickMs / 2;
