@@ -19,7 +19,7 @@ export type PostgresFailure = "transient" | "data" | "permanent";
 
 const TRANSIENT_CODES = new Set(["40001", "40P01", "55P03", "57014"]);
 const NETWORK =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|CONNECTION_(CLOSED|ENDED|DESTROYED)|CONNECT_TIMEOUT|connection (closed|terminated|refused)|write after end/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN|CONNECTION_(CLOSED|ENDED|DESTROYED)|CONNECT_TIMEOUT|connection (closed|terminated|refused)|write after end|socket has been ended|socket hang up/i;
 
 /** Classifies a failure thrown by postgres.js. */
 export function classifyPostgresError(e: unknown): PostgresFailure {

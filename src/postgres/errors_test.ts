@@ -31,5 +31,10 @@ Deno.test("network errors without a SQLSTATE are transient, other errors permane
     "transient",
   );
   assert.equal(classifyPostgresError({ code: "ECONNRESET", message: "reset" }), "transient");
+  // a write to a connection the server closed while restarting (Deno's node:net, no code)
+  assert.equal(
+    classifyPostgresError(new Error("This socket has been ended by the other party")),
+    "transient",
+  );
   assert.equal(classifyPostgresError(new TypeError("x is undefined")), "permanent");
 });
