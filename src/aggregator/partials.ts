@@ -133,7 +133,7 @@ export class PartitionState {
   #lastRecordTs: number | null = null;
   #lastSeenAt = 0;
   /** The topic view an idle partition waits to confirm (`advanceIdle`). */
-  #idleView?: { frontier: number | null; at: number };
+  #idleView?: { frontier: number; at: number };
   /** Watermark of the checkpoint this state was rebuilt from (replay classification). */
   readonly #replayWatermark: number | null;
   #late: LateRecord[] = [];
@@ -314,7 +314,7 @@ export class PartitionState {
     let moved = false;
     const held = this.#idleView;
     if (held && endOffsetsReadAt > held.at) {
-      moved = held.frontier !== null && this.watermark.advanceTo(held.frontier);
+      moved = this.watermark.advanceTo(held.frontier);
       this.#idleView = undefined;
     }
     if (topic.frontier !== null) this.#idleView ??= { frontier: topic.frontier, at: now };
