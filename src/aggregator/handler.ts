@@ -5,12 +5,15 @@
  * to `PartitionState`, and flushes each plan in one compare-and-set transaction
  * (`writeFlush`), dead letters first.
  *
- * Flushes happen when `NEXUS_FLUSH_MAX_EVENTS` records are pending (inside `take`, so the
- * partition's next records wait while the core keeps fetching them), every
+ * Flushes happen when `NEXUS_FLUSH_MAX_EVENTS` records are pending, every
  * `NEXUS_FLUSH_INTERVAL_MS`, and — once the partition has read to the log end — within
  * `NEXUS_CAUGHT_UP_FLUSH_MS` (spaced by it, so a trickle of records does not cost a
- * transaction each); other partitions flush concurrently, each in its own transaction. A flush that PostgreSQL refuses
- * for a retriable reason is retried with backoff; one fenced by a newer owner reopens the
+ * transaction each). A flush by size runs behind: the partition's next records are processed
+ * while its plan (a snapshot) is written, and the next plan waits for it, so there is one
+ * flush per partition at a time and at most twice the size pending; `take` waits only then.
+ * Other partitions flush concurrently, each in its own transaction. A flush that PostgreSQL
+ * refuses for a retriable reason is retried with backoff; one that retrying cannot fix is
+ * thrown by the partition's next `take` or `tick`; one fenced by a newer owner reopens the
  * partition (the core claims it again if this process still owns it).
  *
  * @module
@@ -102,6 +105,10 @@ export class AggregatorPartition implements PartitionHandler {
   #blockedSince?: number;
   /** Wall-clock ms of this partition's last flush attempt (or of its open). */
   #flushedAt = Date.now();
+  /** The flush started by size that runs while records go on being processed. */
+  #running?: Promise<void>;
+  /** Why that flush failed for good (thrown by the next `take` or `tick`). */
+  #failure?: { error: unknown };
 
   constructor(shared: AggregatorShared, ctx: PartitionContext) {
     this.#shared = shared;
@@ -146,16 +153,51 @@ export class AggregatorPartition implements PartitionHandler {
     const st = this.state!;
     const max = this.#shared.flushMaxEvents;
     const now = Date.now(); // one clock reading per batch: its records arrived together
+    this.#rethrow();
     for (const r of records) {
       st.process(r, now);
-      if (st.pendingEvents >= max) {
-        await this.#flush(true);
+      if (st.pendingEvents >= max && !this.#running) {
+        this.#flushBehind();
         if (this.#gone) return records.length; // fenced: the core reopens the partition
       }
     }
-    if (sharedStateSize(this.#shared) > this.#shared.maxStateEntries) await this.#flush(true);
-    else if (st.pendingEvents > 0 && this.#caughtUpDue(Date.now())) await this.#flush(true);
+    if (st.pendingEvents >= 2 * max) await this.#settle(); // one flush behind, not more
+    if (this.#gone) return records.length;
+    if (sharedStateSize(this.#shared) > this.#shared.maxStateEntries) {
+      await this.#settle();
+      await this.#flush(true);
+    } else if (st.pendingEvents > 0 && this.#caughtUpDue(Date.now())) {
+      await this.#settle();
+      await this.#flush(true);
+    }
     return records.length;
+  }
+
+  /**
+   * Starts a flush of what is pending and lets records go on being processed while it is
+   * written (the next plan waits for it: one flush per partition at a time).
+   */
+  #flushBehind(): void {
+    const running = this.#flush(true).catch((error) => {
+      this.#failure = { error };
+    }).finally(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+    this.#running = running;
+  }
+
+  /** Waits for the flush running behind, and throws why it failed, if it did. */
+  async #settle(): Promise<void> {
+    if (this.#running) await this.#running;
+    this.#rethrow();
+  }
+
+  #rethrow(): void {
+    const f = this.#failure;
+    if (f) {
+      this.#failure = undefined;
+      throw f.error;
+    }
   }
 
   ready(): boolean {
@@ -176,6 +218,7 @@ export class AggregatorPartition implements PartitionHandler {
   }
 
   async tick(now: number): Promise<void> {
+    this.#rethrow();
     const st = this.state;
     if (!st) return;
     st.highWatermark = this.#ctx.highWatermark;
@@ -190,8 +233,10 @@ export class AggregatorPartition implements PartitionHandler {
       if (topic && idle) st.advanceIdle(topic, now, this.#ctx.endOffsetsReadAt);
       else if (topic) st.watermark.advanceIdle(topic, now, st.live);
     }
-    // a flush due before the next tick would be late by then: do it on this one
+    // a flush due before the next tick would be late by then: do it on this one (unless
+    // one is being written right now)
     const slack = this.#shared.tickMs / 2;
+    if (this.#running) return;
     if (
       now - this.#flushedAt >= this.#shared.flushIntervalMs - slack ||
       this.#caughtUpDue(now + slack)
@@ -209,6 +254,7 @@ export class AggregatorPartition implements PartitionHandler {
   async close(reason: CloseReason): Promise<void> {
     const shared = this.#shared;
     try {
+      await this.#running; // never rejects: its failure is kept in #failure
       // hand over as much as possible: a newer owner fences this write, which is fine
       if (this.state && reason !== "lost") await this.#flushOnce();
     } catch (e) {

@@ -139,8 +139,10 @@ export class PartitionState {
   #late: LateRecord[] = [];
   #lateIds = new IdSet();
   #dead: DeadRecord[] = [];
-  /** Live records since the last successful flush. */
+  /** Records since the last plan that was committed (or since the claim). */
   pendingEvents = 0;
+  /** `pendingEvents` when the latest plan was taken: what its commit settles. */
+  #plannedEvents = 0;
   lastRecordAt: number;
   /** True once a record has been processed since the claim. */
   started = false;
@@ -331,9 +333,15 @@ export class PartitionState {
     return this.windows.size + this.dedup.size + this.#late.length + this.#dead.length;
   }
 
-  /** The flush to write now, or null when there is nothing new (or still replaying). */
+  /**
+   * The flush to write now, or null when there is nothing new (or still replaying). Records
+   * may go on being processed while the plan is written: the plan is a snapshot (window
+   * contents copied, lists copied), and `committed` settles only what it holds. At most one
+   * plan is written at a time (its compare-and-set follows the stored next_offset).
+   */
   plan(): FlushPlan | null {
     if (this.replaying) return null;
+    this.#plannedEvents = this.pendingEvents;
     const wm = this.watermark.value;
     const partials: PartialRow[] = [];
     for (const w of this.windows.values()) {
@@ -383,7 +391,11 @@ export class PartitionState {
     return this.dedup.minOffset();
   }
 
-  /** Applies a committed plan: drops final windows, clears what was written. */
+  /**
+   * Applies a committed plan: drops final windows, clears what was written. A window counted
+   * into after the plan was taken stays dirty (its stored content is not its content now), and
+   * late events and dead letters queued since stay pending.
+   */
   committed(plan: FlushPlan): void {
     this.committedNext = plan.nextOffset;
     this.#committedReplay = plan.replayOffset;
@@ -391,15 +403,21 @@ export class PartitionState {
     this.#committedIdle = plan.idle;
     this.#committedLive = plan.live;
     const wm = plan.watermark;
-    for (const [start, w] of this.windows) {
-      if (plan.partials.some((p) => p.windowStart === start)) w.dirty = false;
-      if (wm !== null && wm >= windowEnd(start) && !w.dirty) this.windows.delete(start);
+    for (const p of plan.partials) {
+      const w = this.windows.get(p.windowStart);
+      if (w && sameContent(w, p)) w.dirty = false;
+    }
+    if (wm !== null) {
+      for (const [start, w] of this.windows) {
+        if (wm >= windowEnd(start) && !w.dirty) this.windows.delete(start);
+      }
     }
     this.#late.splice(0, plan.late.length);
     this.#dead.splice(0, plan.dead.length);
     if (this.#late.length === 0) this.#lateIds.clear();
     else for (const l of plan.late) this.#lateIds.delete(l.eventId);
-    this.pendingEvents = 0;
+    this.pendingEvents = Math.max(0, this.pendingEvents - this.#plannedEvents);
+    this.#plannedEvents = 0;
   }
 
   /**
@@ -430,6 +448,13 @@ export class PartitionState {
     this.#late = keep;
     return moved;
   }
+}
+
+/** True when `row` (as written) is the window's content now. */
+function sameContent(w: WindowAgg, row: PartialRow): boolean {
+  if (w.revenueCents !== row.revenueCents || w.counts.length !== row.counts.length) return false;
+  for (let i = 0; i < row.counts.length; i++) if (w.counts[i] !== row.counts[i]) return false;
+  return true;
 }
 
 /** A copy of `b` in its own memory (null stays null). */

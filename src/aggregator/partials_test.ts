@@ -111,6 +111,12 @@ interface Schedule {
   crashes: Set<number>;
   /** steps whose flush transaction is aborted by a crash. */
   crashesInTxn: Set<number>;
+  /**
+   * Records processed while a plan is written (the handler's flush behind): a plan taken at
+   * a flush step commits this many steps later; no new plan while one is outstanding. 0: the
+   * plan commits before the next record.
+   */
+  behind?: number;
 }
 
 /** Runs one partition's log through PartitionState with flushes, crashes and replays. */
@@ -123,26 +129,44 @@ function runPartition(
 ): void {
   let st = new PartitionState("t", p, store.claim(p), opts, 0);
   let step = 0;
+  const behind = sched.behind ?? 0;
+  let running: { plan: FlushPlan; at: number } | undefined;
   const flush = () => {
     const plan = st.plan();
     if (!plan) return;
     store.write(plan);
     st.committed(plan);
   };
+  const commitRunning = () => {
+    if (!running) return;
+    store.write(running.plan);
+    st.committed(running.plan);
+    running = undefined;
+  };
   while (st.position < BigInt(log.length)) {
     const off = st.position;
     st.process({ offset: off, timestamp: REC_TS, key: null, value: log[Number(off)]! }, 0);
     step++;
+    if (running && step - running.at >= behind) commitRunning();
     if (step % sched.flushEvery === 0) {
       if (sched.crashesInTxn.has(step)) {
         st.plan(); // written, then the process dies before commit: nothing persists
+        running = undefined;
         st = new PartitionState("t", p, store.claim(p), opts, 0);
         continue;
       }
-      flush();
+      if (behind === 0) flush();
+      else if (!running) {
+        const plan = st.plan();
+        if (plan) running = { plan, at: step };
+      }
     }
-    if (sched.crashes.has(step)) st = new PartitionState("t", p, store.claim(p), opts, 0);
+    if (sched.crashes.has(step)) {
+      running = undefined; // the plan being written dies with the process
+      st = new PartitionState("t", p, store.claim(p), opts, 0);
+    }
   }
+  commitRunning();
   flush();
   // end of input: the partition goes idle and its watermark passes every window
   st.watermark.advanceTo(Number.MAX_SAFE_INTEGER);
@@ -184,13 +208,14 @@ function partitionLogs(items: { ev: Ev; part: number }[], parts: number): Uint8A
   return logs;
 }
 
-Deno.test("property: any interleaving/partitioning within the lateness bound gives the exact windows, no late events", () => {
+Deno.test("property: any interleaving/partitioning within the lateness bound gives the exact windows, no late events, flushes behind or not", () => {
   fc.assert(
     fc.property(
       eventsArb,
       fc.integer({ min: 1, max: 4 }),
       fc.integer({ min: 1, max: 50 }),
-      (items, parts, flushEvery) => {
+      fc.integer({ min: 0, max: 40 }),
+      (items, parts, flushEvery, behind) => {
         // emission order: by event time + jitter (jitter <= allowed lateness) => every event is
         // at most allowedLateness behind the latest earlier-emitted event time
         const order = [...items].sort((a, b) => a.ev.time + a.jitter - (b.ev.time + b.jitter));
@@ -201,6 +226,7 @@ Deno.test("property: any interleaving/partitioning within the lateness bound giv
             flushEvery,
             crashes: new Set(),
             crashesInTxn: new Set(),
+            behind,
           })
         );
         assertEquals(store.late.size, 0);
@@ -211,7 +237,7 @@ Deno.test("property: any interleaving/partitioning within the lateness bound giv
   );
 });
 
-Deno.test("property: arbitrary order, duplicates, malformed records and crashes: windows + late ledger = truth", () => {
+Deno.test("property: arbitrary order, duplicates, malformed records, crashes and flushes written while records go on: windows + late ledger = truth", () => {
   fc.assert(
     fc.property(
       eventsArb,
@@ -222,7 +248,8 @@ Deno.test("property: arbitrary order, duplicates, malformed records and crashes:
       fc.array(fc.integer({ min: 1, max: 80 }), { maxLength: 6 }),
       fc.array(fc.integer({ min: 1, max: 20 }), { maxLength: 3 }),
       fc.boolean(),
-      (items, dups, bad, parts, flushEvery, crashes, crashesInTxn, shuffle) => {
+      fc.integer({ min: 0, max: 40 }),
+      (items, dups, bad, parts, flushEvery, crashes, crashesInTxn, shuffle, behind) => {
         let order = items.map((it) => ({ ...it, bad: false }));
         if (shuffle) {
           order = [...order].sort((a, b) => (a.jitter * 7919 % 1000) - (b.jitter * 7919 % 1000));
@@ -246,6 +273,7 @@ Deno.test("property: arbitrary order, duplicates, malformed records and crashes:
             flushEvery,
             crashes: new Set(crashes),
             crashesInTxn: new Set(crashesInTxn.map((c) => c * flushEvery)),
+            behind,
           })
         );
         assertEquals(sorted(store.totals()), sorted(truth(items.map((i) => i.ev))));
