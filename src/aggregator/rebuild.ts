@@ -11,7 +11,7 @@ import { rebuildSpec } from "../cli/specs.ts";
 import type { Config } from "../config/mod.ts";
 import { validateRecord } from "../events/mod.ts";
 import { createKafkaClient, readTopic } from "../kafka/mod.ts";
-import { createSql, migrate, type Sql } from "../postgres/mod.ts";
+import { createSql, migrate, type Sql, transaction } from "../postgres/mod.ts";
 import { reasonOf } from "../runtime/errors.ts";
 import type { Command, ModuleContext } from "../runtime/module.ts";
 import { PROCESSOR } from "./sink.ts";
@@ -119,7 +119,7 @@ export function diffTotals(expected: TotalsByKey, actual: TotalsByKey): string[]
 }
 
 async function writeRebuild(sql: Sql, schema: string, topic: string, totals: TotalsByKey) {
-  await sql.begin(async (tx) => {
+  await transaction(sql, async (tx) => {
     await tx`create schema if not exists ${tx(schema)}`;
     await tx`create table if not exists ${tx(schema)}.minute_totals (
       topic text not null, window_start timestamptz not null, action text not null,

@@ -5,7 +5,13 @@
  *
  * @module
  */
-import { classifyPostgresError, type Sql, type TransactionSql as Tx } from "../postgres/mod.ts";
+import {
+  classifyPostgresError,
+  savepoint,
+  type Sql,
+  transaction,
+  type TransactionSql as Tx,
+} from "../postgres/mod.ts";
 import { ACTIONS } from "../events/mod.ts";
 import { reasonOf } from "../runtime/errors.ts";
 import type { Checkpoint, FlushPlan, LateRecord } from "./partials.ts";
@@ -65,7 +71,7 @@ async function insertLate(tx: Tx, topic: string, partition: number, l: LateRecor
  */
 async function writeLate(tx: Tx, topic: string, partition: number, late: LateRecord[]) {
   try {
-    await tx.savepoint((sp) => insertLate(sp, topic, partition, late));
+    await savepoint(tx, (sp) => insertLate(sp, topic, partition, late));
     return;
   } catch (e) {
     if (classifyPostgresError(e) !== "data") throw e;
@@ -73,7 +79,7 @@ async function writeLate(tx: Tx, topic: string, partition: number, late: LateRec
   const refused = new Map<bigint, string>();
   for (const l of late) {
     try {
-      await tx.savepoint((sp) => insertLate(sp, topic, partition, [l]));
+      await savepoint(tx, (sp) => insertLate(sp, topic, partition, [l]));
     } catch (e) {
       if (classifyPostgresError(e) !== "data") throw e;
       refused.set(l.offset, `PostgreSQL refused the event: ${reasonOf(e)}`);
@@ -137,7 +143,7 @@ export async function writeFlush(
 ): Promise<void> {
   const processor = opts.processor ?? PROCESSOR;
   const { topic, partition } = plan;
-  await sql.begin(async (tx) => {
+  await transaction(sql, async (tx) => {
     const cas = await tx`
       update consumer_checkpoints
          set next_offset = ${String(plan.nextOffset)}::bigint,

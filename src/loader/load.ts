@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import type postgres from "postgres";
-import type { Sql } from "../postgres/mod.ts";
+import { type Sql, transaction } from "../postgres/mod.ts";
 import { reasonOf } from "../runtime/errors.ts";
 import { parseRecords, type RawRecord, RecordSplitter } from "./records.ts";
 import { checkRow, type FileKind, headerIndex, keyOf, type Row } from "./validate.ts";
@@ -264,7 +264,7 @@ export async function loadCsv(
     }
     if (good.size === 0 && bad.length === 0) return;
     const rows = [...good.values()];
-    const c = await sql.begin(async (tx) => {
+    const c = await transaction(sql, async (tx) => {
       await insertRejects(tx, file, bad);
       if (rows.length === 0) return { inserted: 0, updated: 0, unchanged: 0, rejected: 0 };
       if (kind === "users") return await mergeUsers(tx, file, rows);

@@ -36,5 +36,15 @@ Deno.test("network errors without a SQLSTATE are transient, other errors permane
     classifyPostgresError(new Error("This socket has been ended by the other party")),
     "transient",
   );
+  // the same write with its errno code (EPIPE has a SQLSTATE's shape but is no SQLSTATE)
+  for (
+    const code of ["EPIPE", "EBADF", "ECONNABORTED", "ERR_STREAM_DESTROYED", "ERR_SOCKET_CLOSED"]
+  ) {
+    assert.equal(
+      classifyPostgresError({ code, message: "This socket has been ended by the other party" }),
+      "transient",
+      code,
+    );
+  }
   assert.equal(classifyPostgresError(new TypeError("x is undefined")), "permanent");
 });

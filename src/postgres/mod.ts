@@ -6,3 +6,4 @@
 export * from "./client.ts";
 export * from "./migrate.ts";
 export * from "./errors.ts";
+export * from "./transaction.ts";
