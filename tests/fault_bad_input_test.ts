@@ -12,6 +12,7 @@ import { VALUE_MALFORMED_KINDS } from "../src/events/mod.ts";
 import { defaultStreamParams, produceStream } from "../src/generator/mod.ts";
 import {
   assertExact,
+  childReport,
   killAll,
   type NexusChild,
   nexusReady,
@@ -71,7 +72,7 @@ Deno.test({
       );
       await stopAllCleanly(children);
     } catch (e) {
-      console.error(`[bad_input] child logs: ${s.logFile}`);
+      console.error(`[bad_input] child logs: ${s.logFile}\n${childReport(children)}`);
       throw e;
     } finally {
       await killAll(children);

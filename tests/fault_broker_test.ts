@@ -25,6 +25,7 @@ import {
 import { serviceRestartsAllowed, testConfig } from "./_support.ts";
 import {
   assertExact,
+  childReport,
   killAll,
   nexusReady,
   produceLive,
@@ -105,7 +106,7 @@ async function brokerKill(timing: "default" | "short"): Promise<number> {
       await stopAllCleanly(children);
       return r.late;
     } catch (e) {
-      console.error(`[fault_broker] child logs: ${s.logFile}`);
+      console.error(`[fault_broker] child logs: ${s.logFile}\n${childReport(children)}`);
       throw e;
     } finally {
       await killAll(children);

@@ -13,6 +13,7 @@ import { restartService, startService, stopService } from "../stack/mod.ts";
 import { serviceRestartsAllowed } from "./_support.ts";
 import {
   assertExact,
+  childReport,
   killAll,
   nexusReady,
   produceLive,
@@ -70,7 +71,7 @@ Deno.test({
       );
       await stopAllCleanly(children);
     } catch (e) {
-      console.error(`[fault_services] child logs: ${s.logFile}`);
+      console.error(`[fault_services] child logs: ${s.logFile}\n${childReport(children)}`);
       throw e;
     } finally {
       if (s3Down) await startService("s3", quiet).catch(() => {});

@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import {
   assertExact,
+  childReport,
   killAll,
   nexusReady,
   ownedPartitions,
@@ -68,7 +69,7 @@ Deno.test({
       );
       await stopAllCleanly(children);
     } catch (e) {
-      console.error(`[fault_sigstop] child logs: ${s.logFile}`);
+      console.error(`[fault_sigstop] child logs: ${s.logFile}\n${childReport(children)}`);
       throw e;
     } finally {
       for (const c of children) c.signal("SIGCONT");

@@ -19,6 +19,7 @@
 import assert from "node:assert/strict";
 import {
   assertExact,
+  childReport,
   killAll,
   type NexusChild,
   nexusReady,
@@ -40,12 +41,42 @@ const CLIENT = Deno.env.get("NEXUS_KAFKA_CLIENT") ?? "platformatic";
 const GAP_TARGET_MS = 500;
 const RESUME_TARGET_MS = 5000;
 
-async function until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+async function until(
+  what: string,
+  ok: () => boolean,
+  timeoutMs: number,
+  state?: () => string,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > end) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${state ? `: ${state()}` : ""}`,
+      );
+    }
     await sleep(100);
   }
+}
+
+/** Who owns which partitions, per module: `nexus-1 0,3,6 | nexus-2 1,4,7 | …`. */
+function owners(live: readonly NexusChild[], module: string): string {
+  return live.map((c) =>
+    `${c.name} ${[...ownedPartitions(c, module)].sort((a, b) => a - b).join(",") || "-"}`
+  ).join(" | ");
+}
+
+/**
+ * True when both modules' groups have settled: every partition owned by exactly one live
+ * process and the counts within one of each other (a cooperative rebalance is done in two
+ * rounds; the partitions that move are unowned in between).
+ */
+function settled(live: readonly NexusChild[]): boolean {
+  return ["aggregator", "archiver"].every((module) => {
+    const counts = live.map((c) => ownedPartitions(c, module).size);
+    const union = new Set(live.flatMap((c) => [...ownedPartitions(c, module)]));
+    return union.size === PARTITIONS && counts.reduce((a, b) => a + b, 0) === PARTITIONS &&
+      Math.max(...counts) - Math.min(...counts) <= 1;
+  });
 }
 
 Deno.test({
@@ -68,11 +99,9 @@ Deno.test({
       s.phase(`log file ${s.logFile} (client ${CLIENT})`);
       for (let i = 1; i <= 3; i++) spawn(`nexus-${i}`, i);
       await Promise.all(children.map((c) => nexusReady(c)));
-      await until(
-        "every partition owned",
-        () => children.reduce((n, c) => n + ownedPartitions(c).size, 0) === PARTITIONS,
-        60_000,
-      );
+      const groups = () =>
+        `aggregator: ${owners(children, "aggregator")}; archiver: ${owners(children, "archiver")}`;
+      await until("every partition owned, balanced", () => settled(children), 60_000, groups);
       s.phase("3 processes ready");
       progress = new ProgressRecorder(s.db.sql, s.config, s.topic);
       const producing = (await produceLive(s, PRODUCE_SECONDS, {
@@ -87,10 +116,13 @@ Deno.test({
       const joinAt = progress.now();
       const joiner = spawn("nexus-4", 4);
       await nexusReady(joiner);
+      // both rounds of the cooperative rebalance done: the static restart below starts from a
+      // settled group (a restart during a rebalance joins that rebalance)
       await until(
-        "the new process owns partitions",
-        () => ownedPartitions(joiner).size > 0,
+        "the groups to settle with the new process",
+        () => settled(children),
         60_000,
+        groups,
       );
       await sleep(3000);
       const joinEnd = progress.now();
@@ -100,7 +132,8 @@ Deno.test({
       s.phase(
         `nexus-4 joined: ${movedOnJoin.size} partitions moved, ${stayed.size} stayed; ` +
           `longest gap in the stored progress of those that stayed ${gap.ms} ms (p${gap.partition}), ` +
-          `pause of those that moved ${progress.pauseAround(joinAt, 20_000).ms} ms`,
+          `pause of those that moved ${progress.pauseAround(joinAt, 20_000).ms} ms; ` +
+          `aggregator owners ${owners(children, "aggregator")}`,
       );
 
       // 2. a SIGKILL and an immediate restart with the same instance id
@@ -159,7 +192,7 @@ Deno.test({
       const alive = children.filter((c) => c !== victim);
       await stopAllCleanly(alive);
     } catch (e) {
-      console.error(`[scale_out] child logs: ${s.logFile}`);
+      console.error(`[scale_out] child logs: ${s.logFile}\n${childReport(children)}`);
       throw e;
     } finally {
       await progress?.stop();
