@@ -9,10 +9,11 @@
  *
  * @module
  */
-import { windowEnd } from "./window.ts";
+import { WINDOW_MS, windowEnd } from "./window.ts";
 
+/** What `DedupSet` keeps per window: how many ids, and the smallest offset among them. */
 interface Bucket {
-  ids: string[];
+  count: number;
   /** Offset of the first id added (ids are added in offset order). */
   minOffset: bigint;
 }
@@ -28,24 +29,48 @@ export function idHash(id: string): number {
   return h >>> 1;
 }
 
+/** Longest id an `IdSet` holds, in UTF-16 code units. */
+export const MAX_ID_LENGTH = 0x7fff;
+
+/** Bytes of an arena record's fixed part: group (int32) and header (uint16). */
+const RECORD_HEAD = 6;
+/** Header bit: the code units are stored two bytes each (some unit is above 0xff). */
+const WIDE = 0x8000;
+
 /**
- * A set of ids: the same answers as a `Set<string>`, at less cost on the aggregator's path. An
- * open-addressing table (linear probing, at most half full): each slot holds `idHash(id) + 1`
- * in an `Int32Array` (0: empty) and the id itself beside it, so a lookup reads one integer per
- * probe and compares strings only when the hashes agree. Deletion shifts the following run
- * back (no tombstones), so probe sequences stay short however many ids come and go.
+ * A set of ids: the same answers as a `Set<string>`, in a fraction of its memory and outside
+ * the JavaScript heap. An open-addressing table (linear probing, at most half full) holds in
+ * each slot `idHash(id) + 1` (0: empty) and where the id's copy starts in a byte arena; a
+ * lookup reads one integer per probe and compares the id in full only when the hashes agree.
+ * The arena stores each id once, one byte per UTF-16 code unit when all are ≤ 0xff (two
+ * otherwise), after a 32-bit group number (`add`'s `group`, which `retain` filters on).
+ *
+ * Why: the aggregator keeps every event id of its open windows plus the de-dup horizon — at a
+ * few hundred thousand ids, strings and the arrays pointing at them were half of its heap, and
+ * every live heap byte also raises how far V8 lets the heap grow before collecting it.
+ *
+ * Deletion shifts the following run back (no tombstones), so probe sequences stay short however
+ * many ids come and go; the arena is compacted once deleted ids take more than half of it.
  */
 export class IdSet {
   #tags: Int32Array;
-  #ids: (string | undefined)[];
+  #refs: Int32Array;
   #mask: number;
   #size = 0;
+  #arena: Uint8Array;
+  #view: DataView;
+  /** Arena bytes in use (live and deleted records). */
+  #used = 0;
+  /** Arena bytes of live records. */
+  #live = 0;
 
   constructor(capacity = 1024) {
     const slots = 2 ** Math.ceil(Math.log2(Math.max(16, capacity * 2)));
     this.#tags = new Int32Array(slots);
-    this.#ids = new Array<string | undefined>(slots).fill(undefined);
+    this.#refs = new Int32Array(slots);
     this.#mask = slots - 1;
+    this.#arena = new Uint8Array(Math.max(256, capacity * 16));
+    this.#view = new DataView(this.#arena.buffer);
   }
 
   /** Number of ids held. */
@@ -53,56 +78,61 @@ export class IdSet {
     return this.#size;
   }
 
+  /** Bytes this set holds (table and arena), for memory accounting and tests. */
+  get bytes(): number {
+    return this.#tags.byteLength + this.#refs.byteLength + this.#arena.byteLength;
+  }
+
   /** True when `id` is held. */
   has(id: string): boolean {
     return this.#find(id, idHash(id)) >= 0;
   }
 
-  /** Adds `id`; false when it was already held. */
-  add(id: string): boolean {
+  /**
+   * Adds `id` in `group` (an int32 that `retain` filters on; 0 by default); false when it was
+   * already held (its group then stays as it was).
+   *
+   * @throws {RangeError} when `id` is longer than {@linkcode MAX_ID_LENGTH} code units.
+   */
+  add(id: string, group = 0): boolean {
     const h = idHash(id);
     const tag = (h + 1) | 0;
     const tags = this.#tags;
     const mask = this.#mask;
     let i = h & mask;
     for (let t = tags[i]!; t !== 0; t = tags[i]!) {
-      if (t === tag && this.#ids[i] === id) return false;
+      if (t === tag && this.#equals(this.#refs[i]!, id)) return false;
       i = (i + 1) & mask;
     }
     tags[i] = tag;
-    this.#ids[i] = id;
-    if (++this.#size * 2 > tags.length) this.#grow();
+    this.#refs[i] = this.#store(id, group);
+    if (++this.#size * 2 > tags.length) this.#rehash(tags.length * 2);
     return true;
   }
 
   /** Removes `id`; false when it was not held. */
   delete(id: string): boolean {
-    let i = this.#find(id, idHash(id));
+    const i = this.#find(id, idHash(id));
     if (i < 0) return false;
-    const tags = this.#tags;
-    const ids = this.#ids;
-    const mask = this.#mask;
-    // backward-shift deletion: move up every later entry of the run whose home slot is not
-    // between the hole and itself (cyclically), so that no probe sequence is broken
-    for (let j = (i + 1) & mask; tags[j] !== 0; j = (j + 1) & mask) {
-      const home = ((tags[j]! - 1) >>> 0) & mask;
-      if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
-        tags[i] = tags[j]!;
-        ids[i] = ids[j];
-        i = j;
-      }
-    }
-    tags[i] = 0;
-    ids[i] = undefined;
-    this.#size--;
+    this.#live -= this.#recordBytes(this.#refs[i]!);
+    this.#removeSlot(i);
+    if (this.#used > 64 * 1024 && this.#live * 2 < this.#used) this.#rehash();
     return true;
+  }
+
+  /** Keeps only the ids whose group passes `keep`; returns how many went. */
+  retain(keep: (group: number) => boolean): number {
+    const before = this.#size;
+    this.#rehash(undefined, keep);
+    return before - this.#size;
   }
 
   /** Forgets every id. */
   clear(): void {
     this.#tags.fill(0);
-    this.#ids.fill(undefined);
     this.#size = 0;
+    this.#used = 0;
+    this.#live = 0;
   }
 
   /** The slot holding `id` (whose hash is `h`), or -1. */
@@ -112,31 +142,154 @@ export class IdSet {
     const mask = this.#mask;
     let i = h & mask;
     for (let t = tags[i]!; t !== 0; t = tags[i]!) {
-      if (t === tag && this.#ids[i] === id) return i;
+      if (t === tag && this.#equals(this.#refs[i]!, id)) return i;
       i = (i + 1) & mask;
     }
     return -1;
   }
 
-  #grow(): void {
+  /** Empties slot `i`: every later entry of the run whose home slot is not between the hole and
+   * itself (cyclically) moves up, so that no probe sequence is broken. */
+  #removeSlot(i: number): void {
+    const tags = this.#tags;
+    const refs = this.#refs;
+    const mask = this.#mask;
+    for (let j = (i + 1) & mask; tags[j] !== 0; j = (j + 1) & mask) {
+      const home = ((tags[j]! - 1) >>> 0) & mask;
+      if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+        tags[i] = tags[j]!;
+        refs[i] = refs[j]!;
+        i = j;
+      }
+    }
+    tags[i] = 0;
+    this.#size--;
+  }
+
+  #recordBytes(ref: number): number {
+    const head = this.#view.getUint16(ref + 4, true);
+    return RECORD_HEAD + (head & ~WIDE) * (head & WIDE ? 2 : 1);
+  }
+
+  /** Copies `id` into the arena; returns where its record starts. */
+  #store(id: string, group: number): number {
+    const n = id.length;
+    if (n > MAX_ID_LENGTH) {
+      throw new RangeError(
+        `Cannot keep an id of ${n} code units for de-duplication: the most is ${MAX_ID_LENGTH}`,
+      );
+    }
+    let wide = false;
+    for (let k = 0; k < n; k++) {
+      if (id.charCodeAt(k) > 0xff) {
+        wide = true;
+        break;
+      }
+    }
+    const size = RECORD_HEAD + (wide ? 2 * n : n);
+    this.#reserve(size);
+    const at = this.#used;
+    const a = this.#arena;
+    this.#view.setInt32(at, group, true);
+    this.#view.setUint16(at + 4, wide ? n | WIDE : n, true);
+    let p = at + RECORD_HEAD;
+    if (wide) {
+      for (let k = 0; k < n; k++) {
+        const c = id.charCodeAt(k);
+        a[p++] = c & 0xff;
+        a[p++] = c >>> 8;
+      }
+    } else {
+      for (let k = 0; k < n; k++) a[p++] = id.charCodeAt(k);
+    }
+    this.#used += size;
+    this.#live += size;
+    return at;
+  }
+
+  #reserve(size: number): void {
+    if (this.#used + size <= this.#arena.byteLength) return;
+    let cap = this.#arena.byteLength * 2;
+    while (cap < this.#used + size) cap *= 2;
+    const grown = new Uint8Array(cap);
+    grown.set(this.#arena.subarray(0, this.#used));
+    this.#arena = grown;
+    this.#view = new DataView(grown.buffer);
+  }
+
+  /** True when the record at `ref` holds `id`. */
+  #equals(ref: number, id: string): boolean {
+    const head = this.#view.getUint16(ref + 4, true);
+    const n = head & ~WIDE;
+    if (n !== id.length) return false;
+    const a = this.#arena;
+    let p = ref + RECORD_HEAD;
+    if (head & WIDE) {
+      for (let k = 0; k < n; k++, p += 2) {
+        if (id.charCodeAt(k) !== (a[p]! | (a[p + 1]! << 8))) return false;
+      }
+    } else {
+      for (let k = 0; k < n; k++, p++) if (id.charCodeAt(k) !== a[p]) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Rebuilds the table and a compact arena, keeping the ids whose group passes `keep` (all
+   * without it). The table gets `slots` slots, or without it room for four times the ids kept.
+   */
+  #rehash(slots?: number, keep?: (group: number) => boolean): void {
     const oldTags = this.#tags;
-    const oldIds = this.#ids;
-    const slots = oldTags.length * 2;
+    const oldRefs = this.#refs;
+    const oldArena = this.#arena;
+    const oldView = this.#view;
+    let kept = 0;
+    let keptBytes = 0;
+    for (let k = 0; k < oldTags.length; k++) {
+      if (oldTags[k] === 0) continue;
+      const ref = oldRefs[k]!;
+      if (keep && !keep(oldView.getInt32(ref, true))) {
+        oldTags[k] = -1; // dropped: skipped below (never a live tag: tags are hash + 1 ≥ 1)
+        continue;
+      }
+      kept++;
+      keptBytes += this.#recordBytes(ref);
+    }
+    slots ??= 2 ** Math.ceil(Math.log2(Math.max(16, kept * 4)));
     const tags = new Int32Array(slots);
-    const ids = new Array<string | undefined>(slots).fill(undefined);
+    const refs = new Int32Array(slots);
+    const arena = new Uint8Array(Math.max(256, keptBytes * 2));
     const mask = slots - 1;
+    let used = 0;
     for (let k = 0; k < oldTags.length; k++) {
       const tag = oldTags[k]!;
-      if (tag === 0) continue;
+      if (tag <= 0) continue;
+      const ref = oldRefs[k]!;
+      const len = this.#recordBytes(ref);
+      arena.set(oldArena.subarray(ref, ref + len), used);
       let i = ((tag - 1) >>> 0) & mask;
       while (tags[i] !== 0) i = (i + 1) & mask;
       tags[i] = tag;
-      ids[i] = oldIds[k];
+      refs[i] = used;
+      used += len;
     }
     this.#tags = tags;
-    this.#ids = ids;
+    this.#refs = refs;
     this.#mask = mask;
+    this.#arena = arena;
+    this.#view = new DataView(arena.buffer);
+    this.#used = used;
+    this.#live = used;
+    this.#size = kept;
   }
+}
+
+/**
+ * The `IdSet` group of a window: its start in minutes since the epoch (windows are whole
+ * minutes; an int32 of minutes reaches past the year 6000).
+ */
+function windowGroup(windowStartMs: number): number {
+  return Math.floor(windowStartMs / WINDOW_MS) | 0;
 }
 
 /** The de-duplication set of one partition. */
@@ -166,22 +319,26 @@ export class DedupSet {
 
   /** Records `eventId`, seen at `offset`, as belonging to the window at `windowStartMs`. */
   add(eventId: string, windowStartMs: number, offset: bigint): void {
-    if (!this.#ids.add(eventId)) return;
-    let b = this.#buckets.get(windowStartMs);
-    if (!b) this.#buckets.set(windowStartMs, b = { ids: [], minOffset: offset });
-    b.ids.push(eventId);
-    if (offset < b.minOffset) b.minOffset = offset;
+    if (!this.#ids.add(eventId, windowGroup(windowStartMs))) return;
+    const b = this.#buckets.get(windowStartMs);
+    if (!b) this.#buckets.set(windowStartMs, { count: 1, minOffset: offset });
+    else {
+      b.count++;
+      if (offset < b.minOffset) b.minOffset = offset;
+    }
   }
 
   /** Drops every bucket no longer retained at `watermark`. Returns how many ids went. */
   prune(watermark: number | null): number {
+    const gone = new Set<number>();
     let n = 0;
     for (const [start, b] of this.#buckets) {
       if (this.retains(start, watermark)) continue;
-      for (const id of b.ids) this.#ids.delete(id);
-      n += b.ids.length;
+      gone.add(windowGroup(start));
+      n += b.count;
       this.#buckets.delete(start);
     }
+    if (gone.size > 0) this.#ids.retain((g) => !gone.has(g));
     return n;
   }
 

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { DedupSet, idHash, IdSet } from "./dedup.ts";
+import { DedupSet, idHash, IdSet, MAX_ID_LENGTH } from "./dedup.ts";
 
 Deno.test("dedup keeps ids until window end + horizon <= watermark, and tracks min offset", () => {
   const d = new DedupSet(60_000);
@@ -85,4 +85,65 @@ Deno.test("IdSet answers as a Set<string> does, colliding ids included", () => {
     assertEquals(set.size, model.size);
   }
   for (const id of ids) assertEquals(set.has(id), model.has(id), id);
+});
+
+Deno.test("IdSet keeps ids of any UTF-16 code units apart, wide and narrow alike", () => {
+  const ids = [
+    "a",
+    "ä",
+    "\u0100",
+    "\u00ff",
+    "\uffff",
+    "é-1",
+    "e\u0301-1",
+    "😀",
+    "\ud83d",
+    "",
+    "ab",
+    "a\u0000b",
+  ];
+  const set = new IdSet();
+  for (const id of ids) assertEquals(set.add(id), true, JSON.stringify(id));
+  for (const id of ids) assertEquals(set.add(id), false, JSON.stringify(id));
+  assertEquals(set.size, ids.length);
+  for (const id of ids) assertEquals(set.has(id), true, JSON.stringify(id));
+  for (const id of ["b", "\u0101", "😁", "a\u0000c", "ä "]) assertEquals(set.has(id), false, id);
+  assertEquals(set.delete("\uffff"), true);
+  assertEquals([set.has("\uffff"), set.has("\u00ff"), set.size], [false, true, ids.length - 1]);
+});
+
+Deno.test("IdSet drops the ids of the groups retain rejects and keeps the others findable", () => {
+  const set = new IdSet();
+  for (let i = 0; i < 50_000; i++) set.add(`id-${i}`, i % 7);
+  assertEquals(set.retain((g) => g !== 3 && g !== 5), 7143 + 7143);
+  for (let i = 0; i < 50_000; i++) {
+    const kept = i % 7 !== 3 && i % 7 !== 5;
+    assertEquals(set.has(`id-${i}`), kept, `id-${i}`);
+  }
+  assertEquals(set.retain(() => false), 50_000 - 14_286);
+  assertEquals(set.size, 0);
+  assertEquals(set.add("id-1", 9), true);
+});
+
+Deno.test("IdSet memory follows the ids it holds: deleting most of them compacts it", () => {
+  const set = new IdSet();
+  for (let i = 0; i < 100_000; i++) set.add(`event-${i}`);
+  const full = set.bytes;
+  for (let i = 0; i < 99_000; i++) set.delete(`event-${i}`);
+  set.retain(() => true);
+  assertEquals(set.size, 1_000);
+  assertEquals(set.bytes < full / 20, true, `${set.bytes} bytes after, ${full} before`);
+  for (let i = 99_000; i < 100_000; i++) assertEquals(set.has(`event-${i}`), true);
+});
+
+Deno.test("IdSet refuses an id longer than it can store, naming the limit", () => {
+  const set = new IdSet();
+  let message = "";
+  try {
+    set.add("x".repeat(MAX_ID_LENGTH + 1));
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  assertEquals(message.includes(String(MAX_ID_LENGTH)), true, message);
+  assertEquals(set.add("x".repeat(MAX_ID_LENGTH)), true);
 });
