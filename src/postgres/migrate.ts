@@ -6,6 +6,7 @@
  * @module
  */
 import type { Sql } from "./client.ts";
+import { connectionGone } from "./transaction.ts";
 
 /** One migration file. */
 export interface Migration {
@@ -68,6 +69,10 @@ export async function migrate(
 ): Promise<MigrateResult> {
   const list = migrations ?? await loadMigrations();
   const conn = await sql.reserve();
+  // Once the reserved connection is gone (server restart), nothing more may be written to it
+  // — no rollback, no unlock, no release: postgres.js would write to a null socket and end the
+  // process (see `transaction.ts`); the server already dropped the lock with the session.
+  let gone = false;
   try {
     await conn`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
     try {
@@ -98,7 +103,8 @@ export async function migrate(
             values (${m.version}, ${m.name}, ${m.checksum})`;
           await conn.unsafe("commit");
         } catch (e) {
-          await conn.unsafe("rollback").catch(() => {});
+          if (connectionGone(e)) gone = true;
+          else await conn.unsafe("rollback").catch(() => {});
           throw new Error(`Cannot migrate: ${m.name} failed: ${(e as Error).message}`, {
             cause: e,
           });
@@ -106,10 +112,16 @@ export async function migrate(
         applied.push(m.name);
       }
       return { applied, alreadyApplied: list.length - applied.length };
+    } catch (e) {
+      if (connectionGone(e) || connectionGone((e as Error).cause)) gone = true;
+      throw e;
     } finally {
-      await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
+      if (!gone) await conn`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {});
     }
+  } catch (e) {
+    if (connectionGone(e)) gone = true;
+    throw e;
   } finally {
-    conn.release();
+    if (!gone) conn.release();
   }
 }
