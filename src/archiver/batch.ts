@@ -20,7 +20,8 @@
 import { Buffer } from "node:buffer";
 import { promisify } from "node:util";
 import { createGzip, type Gzip, gzip as gzipCb } from "node:zlib";
-import { encodeLine, type RawRecord, toLine } from "./encode.ts";
+import { validateRecord } from "../events/mod.ts";
+import { LineWriter, type RawRecord } from "./encode.ts";
 
 const gzipAsync = promisify(gzipCb);
 
@@ -42,7 +43,6 @@ const FIRST_STAGE_BYTES = 16 * 1024;
 export const DEFLATE_OVERHEAD_BYTES = 320 * 1024;
 
 const GZIP_LEVEL = 6;
-const enc = new TextEncoder();
 
 /** Records of one partition on their way to one object. */
 export class Batch {
@@ -66,6 +66,7 @@ export class Batch {
   #out: Buffer[] = [];
   #outBytes = 0;
   #gzError?: unknown;
+  readonly #lines: LineWriter;
   #body?: Promise<Uint8Array>;
   #bodyBytes?: number;
 
@@ -76,7 +77,8 @@ export class Batch {
     this.end = first.offset;
     this.firstTimestamp = first.timestamp;
     this.openedAt = now;
-    this.#append(encodeLine(toLine(this.topic, first)));
+    this.#lines = new LineWriter(topic);
+    this.#add(first, Infinity);
     this.end = first.offset;
   }
 
@@ -96,30 +98,43 @@ export class Batch {
     return n;
   }
 
-  #append(line: string): void {
-    const n = byteLength(line);
-    if (this.#used + n > this.#stage.byteLength) {
-      if (this.#stage.byteLength < CHUNK_BYTES && this.#used + n <= CHUNK_BYTES) {
+  /**
+   * Encodes `r`'s line straight into the staging chunk (`LineWriter`) unless it would take the
+   * batch past `maxBytes` uncompressed bytes; returns whether it was added.
+   */
+  #add(r: RawRecord, maxBytes: number): boolean {
+    const v = validateRecord(r.value);
+    const bound = this.#lines.lineBytesBound(r, v);
+    if (bound > CHUNK_BYTES) {
+      // an oversized line goes to the deflate stream on its own
+      const own = new Uint8Array(bound);
+      const n = this.#lines.write(r, v, own, 0);
+      if (this.bytes + n > maxBytes) return false;
+      this.#flushStage();
+      this.#write(own.subarray(0, n));
+      this.bytes += n;
+      this.count++;
+      return true;
+    }
+    if (this.#used + bound > this.#stage.byteLength) {
+      if (this.#stage.byteLength < CHUNK_BYTES && this.#used + bound <= CHUNK_BYTES) {
         let size = this.#stage.byteLength * 2;
-        while (size < this.#used + n) size *= 2;
+        while (size < this.#used + bound) size *= 2;
         const grown = new Uint8Array(Math.min(CHUNK_BYTES, size));
         grown.set(this.#stage.subarray(0, this.#used));
         this.#stage = grown;
       } else {
         this.#flushStage();
-        if (n > CHUNK_BYTES) {
-          // an oversized line goes to the deflate stream on its own
-          this.#write(enc.encode(line));
-          this.bytes += n;
-          this.count++;
-          return;
-        }
       }
     }
-    const { written } = enc.encodeInto(line, this.#stage.subarray(this.#used));
-    this.#used += written!;
+    // written past `#used`: only kept (by advancing `#used`) when the batch takes it
+    const end = this.#lines.write(r, v, this.#stage, this.#used);
+    const n = end - this.#used;
+    if (this.bytes + n > maxBytes) return false;
+    this.#used = end;
     this.bytes += n;
     this.count++;
+    return true;
   }
 
   /** Hands the staging chunk to the deflate stream and starts a new one. */
@@ -154,9 +169,7 @@ export class Batch {
       throw new Error(`offset ${r.offset} after ${this.end}: not increasing`);
     }
     if (this.count >= policy.maxRecords) return false;
-    const line = encodeLine(toLine(this.topic, r));
-    if (this.bytes + byteLength(line) > policy.maxBytes) return false;
-    this.#append(line);
+    if (!this.#add(r, policy.maxBytes)) return false;
     this.end = r.offset;
     return true;
   }
@@ -220,12 +233,4 @@ export class Batch {
     this.#body ??= Promise.reject(new Error("batch discarded"));
     this.#body.catch(() => {});
   }
-}
-
-function byteLength(s: string): number {
-  // Lines are JSON: ASCII except inside event ids/actions, which the validator bounds.
-  for (let i = 0; i < s.length; i++) {
-    if (s.charCodeAt(i) > 0x7f) return enc.encode(s).byteLength;
-  }
-  return s.length;
 }

@@ -11,7 +11,7 @@
 import { Buffer } from "node:buffer";
 import { promisify } from "node:util";
 import { gunzip as gunzipCb } from "node:zlib";
-import { type MalformedKind, validateRecord } from "../events/mod.ts";
+import { type MalformedKind, validateRecord, type Validation } from "../events/mod.ts";
 
 const gunzipAsync = promisify(gunzipCb);
 
@@ -86,6 +86,142 @@ export function toLine(topic: string, r: RawRecord): ArchiveLine {
 /** Serialises a line as NDJSON text (with the trailing newline). */
 export function encodeLine(line: ArchiveLine): string {
   return JSON.stringify(line) + "\n";
+}
+
+const utf8 = new TextEncoder();
+const B64 = utf8.encode("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+const bytesOf = (s: string) => utf8.encode(s);
+const F_PARTITION = bytesOf(',"partition":');
+const F_OFFSET = bytesOf(',"offset":"');
+const F_TIMESTAMP = bytesOf('","timestamp":');
+const F_KEY = bytesOf(',"key_b64":');
+const F_VALUE = bytesOf(',"value_b64":');
+const F_VALID = bytesOf(',"valid":true,"event_id":');
+const F_INVALID = bytesOf(',"valid":false,"reason":');
+const F_ACTION = bytesOf(',"action":');
+const F_TIME = bytesOf(',"event_time":');
+const NULL = bytesOf("null");
+
+/**
+ * Writes archive lines as bytes: exactly `encodeLine(toLine(topic, r))` in UTF-8, without the
+ * intermediate line object, base64 strings and JSON text (most of what the archiver allocated
+ * per record). `lineBytesBound` tells how much room one line may need.
+ */
+export class LineWriter {
+  readonly #head: Uint8Array;
+
+  /** A writer of lines of `topic`. */
+  constructor(topic: string) {
+    this.#head = bytesOf(`{"topic":${JSON.stringify(topic)}`);
+  }
+
+  /**
+   * The most bytes the line of `r` (validated as `v`) can take: a JSON string of n UTF-16 units
+   * is at most 6n + 2 bytes (`\uXXXX` escapes; UTF-8 needs at most 3 bytes per unit).
+   */
+  lineBytesBound(r: RawRecord, v: Validation): number {
+    const b64 = (b: Uint8Array | null) => b === null ? 4 : 4 * Math.ceil(b.byteLength / 3) + 2;
+    const fields = v.ok
+      ? 6 * (v.event.event_id.length + v.event.action.length + v.event.timestamp.length) + 6
+      : 6 * v.reason.length + 2;
+    return this.#head.byteLength + 160 + b64(r.key) + b64(r.value) + fields;
+  }
+
+  /**
+   * Writes the line of `r` (validated as `v`, by `validateRecord(r.value)`) into `out` from
+   * `at`, which must leave `lineBytesBound(r, v)` bytes; returns where the line ends.
+   */
+  write(r: RawRecord, v: Validation, out: Uint8Array, at: number): number {
+    let p = put(out, at, this.#head);
+    p = put(out, p, F_PARTITION);
+    p = putNumber(out, p, r.partition);
+    p = put(out, p, F_OFFSET);
+    p = putAscii(out, p, r.offset.toString());
+    p = put(out, p, F_TIMESTAMP);
+    p = putNumber(out, p, r.timestamp);
+    p = put(out, p, F_KEY);
+    p = putBase64(out, p, r.key);
+    p = put(out, p, F_VALUE);
+    p = putBase64(out, p, r.value);
+    if (v.ok) {
+      p = put(out, p, F_VALID);
+      p = putJsonString(out, p, v.event.event_id);
+      p = put(out, p, F_ACTION);
+      p = putJsonString(out, p, v.event.action);
+      p = put(out, p, F_TIME);
+      p = putJsonString(out, p, v.event.timestamp);
+    } else {
+      p = put(out, p, F_INVALID);
+      p = putJsonString(out, p, v.reason);
+    }
+    out[p++] = 0x7d; // }
+    out[p++] = 0x0a; // \n
+    return p;
+  }
+}
+
+function put(out: Uint8Array, p: number, bytes: Uint8Array): number {
+  out.set(bytes, p);
+  return p + bytes.byteLength;
+}
+
+/** ASCII text (digits, signs) as bytes. */
+function putAscii(out: Uint8Array, p: number, s: string): number {
+  for (let i = 0; i < s.length; i++) out[p++] = s.charCodeAt(i);
+  return p;
+}
+
+/** A number as `JSON.stringify` writes it. */
+function putNumber(out: Uint8Array, p: number, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 0) return putAscii(out, p, JSON.stringify(n));
+  if (n === 0) {
+    out[p] = 0x30;
+    return p + 1;
+  }
+  let digits = 0;
+  for (let m = n; m > 0; m = Math.floor(m / 10)) digits++;
+  for (let i = p + digits - 1, m = n; i >= p; i--, m = Math.floor(m / 10)) out[i] = 0x30 + m % 10;
+  return p + digits;
+}
+
+/** `"<base64>"` of `b` (standard alphabet, padded, as `Buffer#toString("base64")`), or `null`. */
+function putBase64(out: Uint8Array, p: number, b: Uint8Array | null): number {
+  if (b === null) return put(out, p, NULL);
+  out[p++] = 0x22;
+  const n = b.byteLength;
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const x = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
+    out[p++] = B64[x >>> 18]!;
+    out[p++] = B64[(x >>> 12) & 63]!;
+    out[p++] = B64[(x >>> 6) & 63]!;
+    out[p++] = B64[x & 63]!;
+  }
+  if (i < n) {
+    const x = (b[i]! << 16) | (i + 1 < n ? b[i + 1]! << 8 : 0);
+    out[p++] = B64[x >>> 18]!;
+    out[p++] = B64[(x >>> 12) & 63]!;
+    out[p++] = i + 1 < n ? B64[(x >>> 6) & 63]! : 0x3d;
+    out[p++] = 0x3d;
+  }
+  out[p++] = 0x22;
+  return p;
+}
+
+/** `s` as `JSON.stringify(s)` writes it, in UTF-8. */
+function putJsonString(out: Uint8Array, p: number, s: string): number {
+  const start = p;
+  out[p++] = 0x22;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+      // escapes or non-ASCII: the engine's own serialisation, encoded
+      return start + utf8.encodeInto(JSON.stringify(s), out.subarray(start)).written;
+    }
+    out[p++] = c;
+  }
+  out[p++] = 0x22;
+  return p;
 }
 
 /** Parses one NDJSON line back into a record with its original bytes. */

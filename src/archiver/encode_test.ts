@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { gzipSync } from "node:zlib";
-import { decodeObject, encodeLine, parseLine, type RawRecord, toLine } from "./encode.ts";
+import fc from "fast-check";
+import { validateRecord } from "../events/mod.ts";
+import {
+  decodeObject,
+  encodeLine,
+  LineWriter,
+  parseLine,
+  type RawRecord,
+  toLine,
+} from "./encode.ts";
 
 /** One object's bytes as the archiver writes them: its NDJSON lines, gzipped. */
 const gzipLines = (lines: string[]) => Buffer.from(gzipSync(Buffer.from(lines.join(""), "utf8")));
@@ -55,4 +64,40 @@ Deno.test("lines carry the validator's verdict and event fields", () => {
   assert.equal(bad.valid, false);
   assert.equal(bad.reason, "unknown_action");
   assert.equal(parseLine(encodeLine(bad).trim()).reason, "unknown_action");
+});
+
+Deno.test("LineWriter writes exactly the bytes of encodeLine(toLine(...)), whatever the record", () => {
+  const topicArb = fc.oneof(fc.constant("clicks"), fc.string({ maxLength: 12 }));
+  const eventValue = fc.record({
+    schema_version: fc.constant(1),
+    event_id: fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.uuid()),
+    user_id: fc.string({ minLength: 1, maxLength: 10 }),
+    session_id: fc.constant("s"),
+    product_id: fc.constant("p"),
+    action: fc.constantFrom("view", "click", "purchase", "hover"),
+    price: fc.constant(12.5),
+    quantity: fc.constant(2),
+    timestamp: fc.constantFrom("2026-01-01T00:00:00.123Z", "2026-13-01T00:00:00.123Z", "x"),
+  }).map((e) => new TextEncoder().encode(JSON.stringify(e)));
+  const bytes = fc.uint8Array({ maxLength: 300 });
+  const recordArb = fc.record({
+    partition: fc.nat(1000),
+    offset: fc.bigInt({ min: 0n, max: 2n ** 63n - 1n }),
+    timestamp: fc.oneof(fc.nat(), fc.constant(-1), fc.integer()),
+    key: fc.option(bytes, { nil: null }),
+    value: fc.option(fc.oneof(eventValue, bytes), { nil: null }),
+  });
+  fc.assert(
+    fc.property(topicArb, recordArb, (topic, r) => {
+      const want = new TextEncoder().encode(encodeLine(toLine(topic, r)));
+      const w = new LineWriter(topic);
+      const v = validateRecord(r.value);
+      const bound = w.lineBytesBound(r, v);
+      const out = new Uint8Array(bound + 8).fill(0xee);
+      const end = w.write(r, v, out, 3);
+      assert.deepEqual([...out.subarray(3, end)], [...want]);
+      assert.ok(end - 3 <= bound, `line of ${end - 3} bytes within its bound ${bound}`);
+    }),
+    { numRuns: 3000 },
+  );
 });
