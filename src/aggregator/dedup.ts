@@ -32,45 +32,52 @@ export function idHash(id: string): number {
 /** Longest id an `IdSet` holds, in UTF-16 code units. */
 export const MAX_ID_LENGTH = 0x7fff;
 
-/** Bytes of an arena record's fixed part: group (int32) and header (uint16). */
-const RECORD_HEAD = 6;
+/** Bytes of an arena record's header: its length in code units (uint16, little-endian). */
+const RECORD_HEAD = 2;
 /** Header bit: the code units are stored two bytes each (some unit is above 0xff). */
 const WIDE = 0x8000;
 
 /**
  * A set of ids: the same answers as a `Set<string>`, in a fraction of its memory and outside
  * the JavaScript heap. An open-addressing table (linear probing, at most half full) holds in
- * each slot `idHash(id) + 1` (0: empty) and where the id's copy starts in a byte arena; a
- * lookup reads one integer per probe and compares the id in full only when the hashes agree.
- * The arena stores each id once, one byte per UTF-16 code unit when all are ≤ 0xff (two
- * otherwise), after a 32-bit group number (`add`'s `group`, which `retain` filters on).
+ * each slot `idHash(id) + 1` (0: empty), the id's group (`add`'s `group`, which `retain`
+ * filters on) and where the id's copy starts in a byte arena; a lookup reads one integer per
+ * probe and compares the id in full only when the hashes agree. The arena stores each id once,
+ * one byte per UTF-16 code unit when all are ≤ 0xff (two otherwise), after a 16-bit length.
  *
  * Why: the aggregator keeps every event id of its open windows plus the de-dup horizon — at a
  * few hundred thousand ids, strings and the arrays pointing at them were half of its heap, and
  * every live heap byte also raises how far V8 lets the heap grow before collecting it.
  *
  * Deletion shifts the following run back (no tombstones), so probe sequences stay short however
- * many ids come and go; the arena is compacted once deleted ids take more than half of it.
+ * many ids come and go; the arena is compacted once deleted ids take more than half of it. A
+ * `has` followed by an `add` of the same string reuses the hash and the probe.
  */
 export class IdSet {
   #tags: Int32Array;
+  #groups: Int32Array;
   #refs: Int32Array;
   #mask: number;
   #size = 0;
   #arena: Uint8Array;
-  #view: DataView;
   /** Arena bytes in use (live and deleted records). */
   #used = 0;
   /** Arena bytes of live records. */
   #live = 0;
+  /** Bumped by every change of the table: a memoised probe is valid for one version only. */
+  #version = 0;
+  #memoId: string | undefined;
+  #memoVersion = -1;
+  /** Slot where the memoised id's probe ended (an empty slot: `has` answered false). */
+  #memoSlot = -1;
 
   constructor(capacity = 1024) {
     const slots = 2 ** Math.ceil(Math.log2(Math.max(16, capacity * 2)));
     this.#tags = new Int32Array(slots);
+    this.#groups = new Int32Array(slots);
     this.#refs = new Int32Array(slots);
     this.#mask = slots - 1;
     this.#arena = new Uint8Array(Math.max(256, capacity * 16));
-    this.#view = new DataView(this.#arena.buffer);
   }
 
   /** Number of ids held. */
@@ -80,12 +87,17 @@ export class IdSet {
 
   /** Bytes this set holds (table and arena), for memory accounting and tests. */
   get bytes(): number {
-    return this.#tags.byteLength + this.#refs.byteLength + this.#arena.byteLength;
+    return 3 * this.#tags.byteLength + this.#arena.byteLength;
   }
 
   /** True when `id` is held. */
   has(id: string): boolean {
-    return this.#find(id, idHash(id)) >= 0;
+    const i = this.#probe(id, idHash(id));
+    if (i >= 0) return true;
+    this.#memoId = id;
+    this.#memoVersion = this.#version;
+    this.#memoSlot = ~i;
+    return false;
   }
 
   /**
@@ -95,36 +107,61 @@ export class IdSet {
    * @throws {RangeError} when `id` is longer than {@linkcode MAX_ID_LENGTH} code units.
    */
   add(id: string, group = 0): boolean {
-    const h = idHash(id);
-    const tag = (h + 1) | 0;
-    const tags = this.#tags;
-    const mask = this.#mask;
-    let i = h & mask;
-    for (let t = tags[i]!; t !== 0; t = tags[i]!) {
-      if (t === tag && this.#equals(this.#refs[i]!, id)) return false;
-      i = (i + 1) & mask;
+    let i: number;
+    let tag: number;
+    if (id === this.#memoId && this.#memoVersion === this.#version) {
+      i = this.#memoSlot;
+      tag = this.#tags[i]! === 0 ? (idHash(id) + 1) | 0 : 0;
+    } else {
+      const h = idHash(id);
+      const at = this.#probe(id, h);
+      if (at >= 0) return false;
+      i = ~at;
+      tag = (h + 1) | 0;
     }
-    tags[i] = tag;
-    this.#refs[i] = this.#store(id, group);
-    if (++this.#size * 2 > tags.length) this.#rehash(tags.length * 2);
+    if (tag === 0) return false; // unreachable: a memoised slot stays empty within its version
+    const ref = this.#store(id);
+    this.#tags[i] = tag;
+    this.#groups[i] = group;
+    this.#refs[i] = ref;
+    this.#version++;
+    if (++this.#size * 2 > this.#tags.length) this.#resize(this.#tags.length * 2);
     return true;
   }
 
   /** Removes `id`; false when it was not held. */
   delete(id: string): boolean {
-    const i = this.#find(id, idHash(id));
+    const i = this.#probe(id, idHash(id));
     if (i < 0) return false;
     this.#live -= this.#recordBytes(this.#refs[i]!);
     this.#removeSlot(i);
-    if (this.#used > 64 * 1024 && this.#live * 2 < this.#used) this.#rehash();
+    this.#maybeCompact();
     return true;
   }
 
   /** Keeps only the ids whose group passes `keep`; returns how many went. */
   retain(keep: (group: number) => boolean): number {
-    const before = this.#size;
-    this.#rehash(undefined, keep);
-    return before - this.#size;
+    const tags = this.#tags;
+    const groups = this.#groups;
+    let gone = 0;
+    let last = -1;
+    let lastKept = true;
+    // Deleting slot i pulls a later entry of its run into i: look at i again before moving on.
+    // An entry pulled from the table's start into its end (a wrapped run) was kept already.
+    for (let i = 0; i < tags.length; i++) {
+      while (tags[i] !== 0) {
+        const g = groups[i]!;
+        const kept: boolean = g === last ? lastKept : keep(g);
+        last = g;
+        lastKept = kept;
+        if (kept) break;
+        this.#live -= this.#recordBytes(this.#refs[i]!);
+        this.#removeSlot(i);
+        gone++;
+      }
+    }
+    if (gone > 0) this.#maybeCompact();
+    return gone;
   }
 
   /** Forgets every id. */
@@ -133,10 +170,14 @@ export class IdSet {
     this.#size = 0;
     this.#used = 0;
     this.#live = 0;
+    this.#version++;
   }
 
-  /** The slot holding `id` (whose hash is `h`), or -1. */
-  #find(id: string, h: number): number {
+  /**
+   * The slot holding `id` (whose hash is `h`); when it is not held, `~slot` of the empty slot
+   * where its probe ended (negative).
+   */
+  #probe(id: string, h: number): number {
     const tag = (h + 1) | 0;
     const tags = this.#tags;
     const mask = this.#mask;
@@ -145,65 +186,70 @@ export class IdSet {
       if (t === tag && this.#equals(this.#refs[i]!, id)) return i;
       i = (i + 1) & mask;
     }
-    return -1;
+    return ~i;
   }
 
   /** Empties slot `i`: every later entry of the run whose home slot is not between the hole and
    * itself (cyclically) moves up, so that no probe sequence is broken. */
   #removeSlot(i: number): void {
     const tags = this.#tags;
+    const groups = this.#groups;
     const refs = this.#refs;
     const mask = this.#mask;
     for (let j = (i + 1) & mask; tags[j] !== 0; j = (j + 1) & mask) {
       const home = ((tags[j]! - 1) >>> 0) & mask;
       if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
         tags[i] = tags[j]!;
+        groups[i] = groups[j]!;
         refs[i] = refs[j]!;
         i = j;
       }
     }
     tags[i] = 0;
     this.#size--;
+    this.#version++;
   }
 
   #recordBytes(ref: number): number {
-    const head = this.#view.getUint16(ref + 4, true);
+    const a = this.#arena;
+    const head = a[ref]! | (a[ref + 1]! << 8);
     return RECORD_HEAD + (head & ~WIDE) * (head & WIDE ? 2 : 1);
   }
 
   /** Copies `id` into the arena; returns where its record starts. */
-  #store(id: string, group: number): number {
+  #store(id: string): number {
     const n = id.length;
     if (n > MAX_ID_LENGTH) {
       throw new RangeError(
         `Cannot keep an id of ${n} code units for de-duplication: the most is ${MAX_ID_LENGTH}`,
       );
     }
+    this.#reserve(RECORD_HEAD + 2 * n);
+    const a = this.#arena;
+    const at = this.#used;
+    let p = at + RECORD_HEAD;
     let wide = false;
     for (let k = 0; k < n; k++) {
-      if (id.charCodeAt(k) > 0xff) {
+      const c = id.charCodeAt(k);
+      if (c > 0xff) {
         wide = true;
         break;
       }
+      a[p++] = c;
     }
-    const size = RECORD_HEAD + (wide ? 2 * n : n);
-    this.#reserve(size);
-    const at = this.#used;
-    const a = this.#arena;
-    this.#view.setInt32(at, group, true);
-    this.#view.setUint16(at + 4, wide ? n | WIDE : n, true);
-    let p = at + RECORD_HEAD;
     if (wide) {
+      p = at + RECORD_HEAD;
       for (let k = 0; k < n; k++) {
         const c = id.charCodeAt(k);
         a[p++] = c & 0xff;
         a[p++] = c >>> 8;
       }
-    } else {
-      for (let k = 0; k < n; k++) a[p++] = id.charCodeAt(k);
     }
-    this.#used += size;
-    this.#live += size;
+    const head = wide ? n | WIDE : n;
+    a[at] = head & 0xff;
+    a[at + 1] = head >>> 8;
+    this.#used = p;
+    this.#live += p - at;
     return at;
   }
 
@@ -214,15 +260,14 @@ export class IdSet {
     const grown = new Uint8Array(cap);
     grown.set(this.#arena.subarray(0, this.#used));
     this.#arena = grown;
-    this.#view = new DataView(grown.buffer);
   }
 
   /** True when the record at `ref` holds `id`. */
   #equals(ref: number, id: string): boolean {
-    const head = this.#view.getUint16(ref + 4, true);
+    const a = this.#arena;
+    const head = a[ref]! | (a[ref + 1]! << 8);
     const n = head & ~WIDE;
     if (n !== id.length) return false;
-    const a = this.#arena;
     let p = ref + RECORD_HEAD;
     if (head & WIDE) {
       for (let k = 0; k < n; k++, p += 2) {
@@ -234,53 +279,57 @@ export class IdSet {
     return true;
   }
 
-  /**
-   * Rebuilds the table and a compact arena, keeping the ids whose group passes `keep` (all
-   * without it). The table gets `slots` slots, or without it room for four times the ids kept.
-   */
-  #rehash(slots?: number, keep?: (group: number) => boolean): void {
+  /** Places every entry in a table of `slots` slots (the arena stays as it is). */
+  #resize(slots: number): void {
     const oldTags = this.#tags;
+    const oldGroups = this.#groups;
     const oldRefs = this.#refs;
-    const oldArena = this.#arena;
-    const oldView = this.#view;
-    let kept = 0;
-    let keptBytes = 0;
-    for (let k = 0; k < oldTags.length; k++) {
-      if (oldTags[k] === 0) continue;
-      const ref = oldRefs[k]!;
-      if (keep && !keep(oldView.getInt32(ref, true))) {
-        oldTags[k] = -1; // dropped: skipped below (never a live tag: tags are hash + 1 ≥ 1)
-        continue;
-      }
-      kept++;
-      keptBytes += this.#recordBytes(ref);
-    }
-    slots ??= 2 ** Math.ceil(Math.log2(Math.max(16, kept * 4)));
     const tags = new Int32Array(slots);
+    const groups = new Int32Array(slots);
     const refs = new Int32Array(slots);
-    const arena = new Uint8Array(Math.max(256, keptBytes * 2));
     const mask = slots - 1;
-    let used = 0;
     for (let k = 0; k < oldTags.length; k++) {
       const tag = oldTags[k]!;
-      if (tag <= 0) continue;
-      const ref = oldRefs[k]!;
-      const len = this.#recordBytes(ref);
-      arena.set(oldArena.subarray(ref, ref + len), used);
+      if (tag === 0) continue;
       let i = ((tag - 1) >>> 0) & mask;
       while (tags[i] !== 0) i = (i + 1) & mask;
       tags[i] = tag;
-      refs[i] = used;
-      used += len;
+      groups[i] = oldGroups[k]!;
+      refs[i] = oldRefs[k]!;
     }
     this.#tags = tags;
+    this.#groups = groups;
     this.#refs = refs;
     this.#mask = mask;
-    this.#arena = arena;
-    this.#view = new DataView(arena.buffer);
-    this.#used = used;
-    this.#live = used;
-    this.#size = kept;
+    this.#version++;
+  }
+
+  /**
+   * Once deleted ids take more than two thirds of the arena, copies the live ones into a fresh arena
+   * of twice their size; a table more than seven eighths empty shrinks to a quarter full.
+   */
+  #maybeCompact(): void {
+    if (this.#used > 64 * 1024 && this.#live * 3 < this.#used) {
+      const old = this.#arena;
+      const arena = new Uint8Array(Math.max(256, this.#live * 2));
+      const tags = this.#tags;
+      const refs = this.#refs;
+      let used = 0;
+      for (let k = 0; k < tags.length; k++) {
+        if (tags[k] === 0) continue;
+        const ref = refs[k]!;
+        const len = this.#recordBytes(ref);
+        arena.set(old.subarray(ref, ref + len), used);
+        refs[k] = used;
+        used += len;
+      }
+      this.#arena = arena;
+      this.#used = used;
+      this.#live = used;
+    }
+    if (this.#tags.length > 1024 && this.#size * 8 < this.#tags.length) {
+      this.#resize(2 ** Math.ceil(Math.log2(Math.max(16, this.#size * 4))));
+    }
   }
 }
 
