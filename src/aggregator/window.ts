@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Action, ACTIONS, type ClickEvent, revenueCents } from "../events/mod.ts";
+import { type Action, ACTIONS, type EventCore, revenueCents } from "../events/mod.ts";
 
 export { revenueCents };
 
@@ -46,7 +46,7 @@ export function emptyWindow(start: number, firstOffset: bigint): WindowAgg {
 }
 
 /** Counts `event` into `w`. */
-export function addToWindow(w: WindowAgg, event: ClickEvent): void {
+export function addToWindow(w: WindowAgg, event: EventCore): void {
   w.counts[ACTION_INDEX[event.action]]! += 1;
   if (event.action === "purchase") w.revenueCents += BigInt(revenueCents(event));
   w.dirty = true;

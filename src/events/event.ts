@@ -26,6 +26,9 @@ export interface ClickEvent {
   referrer?: string;
 }
 
+/** What counting an event needs of it: every `ClickEvent` is one (`validateRecordCore`). */
+export type EventCore = Pick<ClickEvent, "event_id" | "action" | "price" | "quantity">;
+
 /**
  * Why a record is dead-lettered. Every dead letter gets exactly one of these. The first nine
  * are decided from the record alone (`validateRecord`); `unstorable` is a schema-valid record

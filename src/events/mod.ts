@@ -5,4 +5,5 @@
  */
 export * from "./event.ts";
 export * from "./validate.ts";
+export * from "./scan.ts";
 export * from "./revenue.ts";

@@ -3,14 +3,14 @@
  *
  * @module
  */
-import type { ClickEvent } from "./event.ts";
+import type { EventCore } from "./event.ts";
 
 /**
  * Revenue of one event in integer cents: price in cents × quantity; 0 unless a purchase. Exact:
  * the contract bounds price (whole cents, ≤ 1,000,000) and quantity (≤ 10,000), so one event is
  * at most 10^12 cents, far inside a safe integer; sums over events are `bigint`.
  */
-export function revenueCents(event: ClickEvent): number {
+export function revenueCents(event: EventCore): number {
   if (event.action !== "purchase") return 0;
   const price = event.price ?? 0;
   const quantity = event.quantity ?? 1;
