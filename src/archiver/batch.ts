@@ -20,8 +20,7 @@
 import { Buffer } from "node:buffer";
 import { promisify } from "node:util";
 import { createGzip, type Gzip, gzip as gzipCb } from "node:zlib";
-import { validateRecord } from "../events/mod.ts";
-import { LineWriter, type RawRecord } from "./encode.ts";
+import { lineVerdict, LineWriter, type RawRecord } from "./encode.ts";
 
 const gzipAsync = promisify(gzipCb);
 
@@ -103,7 +102,7 @@ export class Batch {
    * batch past `maxBytes` uncompressed bytes; returns whether it was added.
    */
   #add(r: RawRecord, maxBytes: number): boolean {
-    const v = validateRecord(r.value);
+    const v = lineVerdict(r.value);
     const bound = this.#lines.lineBytesBound(r, v);
     if (bound > CHUNK_BYTES) {
       // an oversized line goes to the deflate stream on its own

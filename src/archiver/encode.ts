@@ -11,7 +11,14 @@
 import { Buffer } from "node:buffer";
 import { promisify } from "node:util";
 import { gunzip as gunzipCb } from "node:zlib";
-import { type MalformedKind, validateRecord, type Validation } from "../events/mod.ts";
+import {
+  type MalformedKind,
+  MAX_EVENT_BYTES,
+  scanEvent,
+  type ScannedEvent,
+  validateRecord,
+  type Validation,
+} from "../events/mod.ts";
 
 const gunzipAsync = promisify(gunzipCb);
 
@@ -119,19 +126,21 @@ export class LineWriter {
    * The most bytes the line of `r` (validated as `v`) can take: a JSON string of n UTF-16 units
    * is at most 6n + 2 bytes (`\uXXXX` escapes; UTF-8 needs at most 3 bytes per unit).
    */
-  lineBytesBound(r: RawRecord, v: Validation): number {
+  lineBytesBound(r: RawRecord, v: LineVerdict): number {
     const b64 = (b: Uint8Array | null) => b === null ? 4 : 4 * Math.ceil(b.byteLength / 3) + 2;
-    const fields = v.ok
+    const fields = !("ok" in v)
+      ? v.idEnd - v.idStart + v.action.length + 24 + 6
+      : v.ok
       ? 6 * (v.event.event_id.length + v.event.action.length + v.event.timestamp.length) + 6
       : 6 * v.reason.length + 2;
     return this.#head.byteLength + 160 + b64(r.key) + b64(r.value) + fields;
   }
 
   /**
-   * Writes the line of `r` (validated as `v`, by `validateRecord(r.value)`) into `out` from
-   * `at`, which must leave `lineBytesBound(r, v)` bytes; returns where the line ends.
+   * Writes the line of `r` (validated as `v`: `lineVerdict(r.value)`) into `out` from `at`,
+   * which must leave `lineBytesBound(r, v)` bytes; returns where the line ends.
    */
-  write(r: RawRecord, v: Validation, out: Uint8Array, at: number): number {
+  write(r: RawRecord, v: LineVerdict, out: Uint8Array, at: number): number {
     let p = put(out, at, this.#head);
     p = put(out, p, F_PARTITION);
     p = putNumber(out, p, r.partition);
@@ -143,7 +152,20 @@ export class LineWriter {
     p = putBase64(out, p, r.key);
     p = put(out, p, F_VALUE);
     p = putBase64(out, p, r.value);
-    if (v.ok) {
+    if (!("ok" in v)) {
+      // scanned: the id and the timestamp are plain ASCII in the value, as JSON writes them
+      const value = r.value!;
+      p = put(out, p, F_VALID);
+      out[p++] = 0x22;
+      p = put(out, p, value.subarray(v.idStart, v.idEnd));
+      out[p++] = 0x22;
+      p = put(out, p, F_ACTION);
+      p = putJsonString(out, p, v.action);
+      p = put(out, p, F_TIME);
+      out[p++] = 0x22;
+      p = put(out, p, value.subarray(v.timestampAt, v.timestampAt + 24));
+      out[p++] = 0x22;
+    } else if (v.ok) {
       p = put(out, p, F_VALID);
       p = putJsonString(out, p, v.event.event_id);
       p = put(out, p, F_ACTION);
@@ -158,6 +180,18 @@ export class LineWriter {
     out[p++] = 0x0a; // \n
     return p;
   }
+}
+
+/**
+ * How a line tells a record's validity: a valid event read straight from its bytes
+ * (`scanEvent`), or `validateRecord`'s verdict.
+ */
+export type LineVerdict = ScannedEvent | Validation;
+
+/** The verdict of a record's value for its archive line: the same as `validateRecord`'s. */
+export function lineVerdict(value: Uint8Array | null): LineVerdict {
+  return (value && value.byteLength <= MAX_EVENT_BYTES && scanEvent(value)) ||
+    validateRecord(value);
 }
 
 function put(out: Uint8Array, p: number, bytes: Uint8Array): number {

@@ -6,6 +6,7 @@ import { validateRecord } from "../events/mod.ts";
 import {
   decodeObject,
   encodeLine,
+  lineVerdict,
   LineWriter,
   parseLine,
   type RawRecord,
@@ -91,12 +92,13 @@ Deno.test("LineWriter writes exactly the bytes of encodeLine(toLine(...)), whate
     fc.property(topicArb, recordArb, (topic, r) => {
       const want = new TextEncoder().encode(encodeLine(toLine(topic, r)));
       const w = new LineWriter(topic);
-      const v = validateRecord(r.value);
-      const bound = w.lineBytesBound(r, v);
-      const out = new Uint8Array(bound + 8).fill(0xee);
-      const end = w.write(r, v, out, 3);
-      assert.deepEqual([...out.subarray(3, end)], [...want]);
-      assert.ok(end - 3 <= bound, `line of ${end - 3} bytes within its bound ${bound}`);
+      for (const v of [validateRecord(r.value), lineVerdict(r.value)]) {
+        const bound = w.lineBytesBound(r, v);
+        const out = new Uint8Array(bound + 8).fill(0xee);
+        const end = w.write(r, v, out, 3);
+        assert.deepEqual([...out.subarray(3, end)], [...want]);
+        assert.ok(end - 3 <= bound, `line of ${end - 3} bytes within its bound ${bound}`);
+      }
     }),
     { numRuns: 3000 },
   );
