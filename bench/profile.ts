@@ -9,7 +9,7 @@
  * @module
  */
 import { generateStream, type StreamParams } from "../src/generator/mod.ts";
-import { validateRecord } from "../src/events/mod.ts";
+import { validateRecord, validateRecordCore } from "../src/events/mod.ts";
 import { type BenchContext, caughtUp, storedOffsets, until } from "./context.ts";
 import { spawnChild } from "./proc.ts";
 
@@ -169,7 +169,8 @@ export async function profileHotPaths(ctx: BenchContext): Promise<Record<string,
 
 /**
  * Per-record cost of the validator on the generator's values: `validateRecord` (decode +
- * JSON.parse + schema + timestamp check) vs decode + JSON.parse alone. Best of 3, µs/record.
+ * JSON.parse + schema + timestamp check) vs decode + JSON.parse alone, and the hot paths'
+ * `validateRecordCore` (events read from their bytes, `scanEvent`). Best of 3, µs/record.
  */
 export function validatorCost(p: StreamParams, n: number) {
   const values: Uint8Array[] = [];
@@ -187,6 +188,7 @@ export function validatorCost(p: StreamParams, n: number) {
   return {
     records: values.length,
     validateRecordUs: time(validateRecord),
+    validateRecordCoreUs: time(validateRecordCore),
     parseOnlyUs: time((v) => {
       try {
         return JSON.parse(decoder.decode(v));
