@@ -12,6 +12,7 @@
  * @module
  */
 import { type Action, MAX_PRICE, MAX_QUANTITY } from "./event.ts";
+import schema from "./click_event.schema.json" with { type: "json" };
 
 /** The fields of a valid event that its counting needs, and where the rest is in its bytes. */
 export interface ScannedEvent {
@@ -28,27 +29,20 @@ export interface ScannedEvent {
   timestampAt: number;
 }
 
-const F_SCHEMA = 0, F_ID = 1, F_USER = 2, F_SESSION = 3, F_PRODUCT = 4, F_ACTION = 5;
-const F_TIMESTAMP = 6, F_PRICE = 7, F_QUANTITY = 8, F_DEVICE = 9, F_REFERRER = 10;
-const FIELDS = [
-  "schema_version",
-  "event_id",
-  "user_id",
-  "session_id",
-  "product_id",
-  "action",
-  "timestamp",
-  "price",
-  "quantity",
-  "device",
-  "referrer",
-];
-const REQUIRED = (1 << F_SCHEMA) | (1 << F_ID) | (1 << F_USER) | (1 << F_SESSION) |
-  (1 << F_PRODUCT) | (1 << F_ACTION) | (1 << F_TIMESTAMP);
+/** The schema's fields, in its order: the scanner knows each by its index. */
+const FIELDS = Object.keys(schema.properties);
+const field = (name: string) => FIELDS.indexOf(name);
+const F_SCHEMA = field("schema_version"), F_ID = field("event_id"), F_USER = field("user_id");
+const F_SESSION = field("session_id"), F_PRODUCT = field("product_id");
+const F_ACTION = field("action"), F_TIMESTAMP = field("timestamp"), F_PRICE = field("price");
+const F_QUANTITY = field("quantity"), F_DEVICE = field("device"), F_REFERRER = field("referrer");
+const REQUIRED = schema.required.reduce((m, name) => m | (1 << field(name)), 0);
 const STRING_FIELDS = (1 << F_ID) | (1 << F_USER) | (1 << F_SESSION) | (1 << F_PRODUCT) |
   (1 << F_ACTION) | (1 << F_TIMESTAMP) | (1 << F_DEVICE) | (1 << F_REFERRER);
-/** Longest string (UTF-16 units = bytes here) per field, as the schema's `maxLength`. */
-const MAX_LENGTH = [0, 128, 64, 128, 64, 16, 24, 0, 0, 16, 256];
+/** Longest string (UTF-16 units = bytes here) per field: the schema's `maxLength`, else 24. */
+const MAX_LENGTH = FIELDS.map((name) =>
+  (schema.properties as Record<string, { maxLength?: number }>)[name]?.maxLength ?? 24
+);
 const ACTIONS: readonly Action[] = ["view", "click", "add_to_cart", "remove_from_cart", "purchase"];
 const DEVICES = ["desktop", "mobile", "tablet"];
 const ENC = new TextEncoder();

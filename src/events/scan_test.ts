@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { defaultStreamParams, generateStream } from "../generator/mod.ts";
+import schema from "./click_event.schema.json" with { type: "json" };
 import { scanEvent } from "./scan.ts";
 import { validateRecord, validateRecordCore } from "./validate.ts";
 
@@ -95,7 +96,7 @@ const variant = fc.constantFrom(
 );
 
 /** Mostly valid events: every required field, plain values, purchases with price and quantity. */
-const validish = fc.record({
+const validishFields = {
   schema_version: fc.constant(1),
   event_id: fc.oneof(fc.uuid(), fc.stringMatching(/^[ -~]{1,130}$/)),
   user_id: fc.stringMatching(/^[a-z0-9-]{1,66}$/),
@@ -106,16 +107,9 @@ const validish = fc.record({
     .map((d) => d.toISOString()),
   price: fc.integer({ min: 0, max: 100_000_001 }).map((c) => c / 100),
   quantity: fc.integer({ min: 0, max: 10_001 }),
-}, {
-  requiredKeys: [
-    "schema_version",
-    "event_id",
-    "user_id",
-    "session_id",
-    "product_id",
-    "action",
-    "timestamp",
-  ],
+};
+const validish = fc.record(validishFields, {
+  requiredKeys: schema.required as (keyof typeof validishFields)[],
 });
 
 Deno.test("whatever the scanner reads, validateRecord accepts with the same values", () => {
@@ -162,4 +156,21 @@ Deno.test("validateRecordCore answers what validateRecord does, the clock guard 
       }
     }
   }
+});
+
+Deno.test("the scanner knows every field of the schema, and nothing else", () => {
+  const known = [
+    "schema_version",
+    "event_id",
+    "user_id",
+    "session_id",
+    "product_id",
+    "action",
+    "timestamp",
+    "price",
+    "quantity",
+    "device",
+    "referrer",
+  ];
+  assert.deepEqual(Object.keys(schema.properties).sort(), [...known].sort());
 });
