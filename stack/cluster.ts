@@ -16,7 +16,12 @@ import { appendBanner, lastLogLine } from "./logs.ts";
 import { assertPortsFree } from "./net.ts";
 import { probeKafka } from "./kafka_probe.ts";
 import { displayPath, pathExists } from "./paths.ts";
-import { type ClusterNodePorts, resolveClusterPorts } from "./ports.ts";
+import {
+  type ClusterNodePorts,
+  ephemeralPortRange,
+  ephemeralPortWarning,
+  resolveClusterPorts,
+} from "./ports.ts";
 import {
   findProcesses,
   isOurProcess,
@@ -218,6 +223,12 @@ export async function clusterUp(
 ): Promise<void> {
   const t0 = performance.now();
   await kafkaService.install(ctx);
+  const owners = nodePorts(env).flatMap((n) => [
+    { port: n.client, variable: "NEXUS_STACK_CLUSTER_PORT", use: `kafka-${n.id}` },
+    { port: n.controller, variable: "NEXUS_STACK_CLUSTER_PORT", use: `kafka-${n.id} controller` },
+  ]);
+  const risky = ephemeralPortWarning(owners, ephemeralPortRange());
+  if (risky) ctx.log(`warning: ${risky}`);
   const ids = nodePorts(env).map((p) => p.id);
   const before = await Promise.all(ids.map((id) => nodePid(ctx, id)));
   await clusterId(ctx); // once, before the nodes format their storage in parallel

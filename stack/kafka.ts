@@ -11,7 +11,7 @@ import { outputHint, runCommand } from "./command.ts";
 import { StackError } from "./errors.ts";
 import { waitHealthy } from "./health.ts";
 import { kafkaJavaArgs, kafkaProperties, newClusterId, renderProperties } from "./kafka_config.ts";
-import { appendBanner } from "./logs.ts";
+import { appendBanner, lastLogLine } from "./logs.ts";
 import { assertPortsFree } from "./net.ts";
 import { displayPath, KAFKA_VERSION, pathExists } from "./paths.ts";
 import { isOurProcess, spawnDetached } from "./process.ts";
@@ -279,15 +279,31 @@ async function check(ctx: StackContext): Promise<string | undefined> {
 
 async function waitReady(ctx: StackContext, timeoutMs: number): Promise<void> {
   const pid = await runningPid(ctx.paths, "kafka", markers(ctx));
-  await waitHealthy({
-    name: "kafka",
-    paths: ctx.paths,
-    logFile: ctx.paths.logs.kafka,
-    timeoutMs,
-    check: () => check(ctx),
-    alive: async () => pid !== undefined && await isOurProcess(pid, markers(ctx)),
-  });
-  await ensureScramUser(ctx);
+  try {
+    await waitHealthy({
+      name: "kafka",
+      paths: ctx.paths,
+      logFile: ctx.paths.logs.kafka,
+      timeoutMs,
+      check: () => check(ctx),
+      alive: async () => pid !== undefined && await isOurProcess(pid, markers(ctx)),
+    });
+    await ensureScramUser(ctx);
+  } catch (e) {
+    // a listener the broker could not bind explains whatever failed after it: say so
+    const line = await lastLogLine(ctx.paths.logs.kafka);
+    if (
+      e instanceof StackError && /Address already in use/.test(line) && !e.message.includes(line)
+    ) {
+      throw new StackError(
+        `Cannot start kafka: current value is a port already in use (log says: ${line}); fix: ` +
+          `free the port, or move NEXUS_STACK_KAFKA_PORT below the kernel's ephemeral range ` +
+          `(then: ${e.message})`,
+        { service: "kafka", logFile: ctx.paths.logs.kafka },
+      );
+    }
+    throw e;
+  }
 }
 
 /** SIGTERM (controlled shutdown), SIGKILL after 30 s; waits until the JVM is gone. */

@@ -14,15 +14,18 @@ export async function appendBanner(file: string, text: string): Promise<void> {
 }
 
 /**
- * Picks the most telling line of a log since the last start banner: the last exception
- * message (`...Exception: why`), else the last ERROR/FATAL/PANIC line, else the last line.
- * Pure, for `lastLogLine` and tests.
+ * Picks the most telling line of a log since the last start banner: a port that could not be
+ * bound (it explains whatever failed after it), else the last exception message
+ * (`...Exception: why`), else the last ERROR/FATAL/PANIC line, else the last line. Pure, for
+ * `lastLogLine` and tests.
  */
 export function tellingLine(text: string): string {
   const all = text.split("\n");
   const start = all.findLastIndex((l) => l.startsWith("=== "));
-  const lines = all.slice(start + 1).map((l) => l.trim()).filter((l) => l !== "");
-  const pick = lines.findLast((l) => /^[\w.$]*(Exception|Error): /.test(l)) ??
+  const lines = all.slice(start + 1).map((l) => l.trim().replace(/^Caused by: /, ""))
+    .filter((l) => l !== "");
+  const pick = lines.find((l) => /failed to bind to .*Address already in use/.test(l)) ??
+    lines.findLast((l) => /^[\w.$]*(Exception|Error): /.test(l)) ??
     lines.findLast((l) => /\b(ERROR|FATAL|PANIC)\b|^[EF]\d{4} /.test(l)) ??
     lines.at(-1) ?? "";
   return pick.length > 240 ? pick.slice(0, 237) + "..." : pick;

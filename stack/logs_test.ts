@@ -25,3 +25,21 @@ Deno.test("without an exception the last error line, else the last line, is tell
   assert.equal(tellingLine("=== x ===\nhello\nworld\n"), "world");
   assert.equal(tellingLine(""), "");
 });
+
+Deno.test("a port the service could not bind is the telling line, whatever failed after it", () => {
+  const log = [
+    "=== t1 starting ===",
+    "[t] INFO Awaiting socket connections on 127.0.0.1:39492.",
+    "java.lang.RuntimeException: Unable to start acceptor for MISADVERTISED",
+    "Caused by: org.apache.kafka.common.KafkaException: Socket server failed to bind to " +
+    "127.0.0.1:39494: Address already in use.",
+    "Caused by: java.net.BindException: Address already in use",
+    "[t] WARN Attempting to close NetworkClient that has already been closed.",
+    "",
+  ].join("\n");
+  assert.equal(
+    tellingLine(log),
+    "org.apache.kafka.common.KafkaException: Socket server failed to bind to 127.0.0.1:39494: " +
+      "Address already in use.",
+  );
+});

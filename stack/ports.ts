@@ -184,3 +184,47 @@ export function resolveClusterPorts(env: Record<string, string | undefined>): Cl
     controller: base + 2 * i + 1,
   }));
 }
+
+/**
+ * The kernel's range of ports for outgoing connections (`/proc/sys/net/ipv4/ip_local_port_range`),
+ * or undefined where it cannot be read.
+ */
+export function ephemeralPortRange(
+  read: () => string = () => Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range"),
+): [number, number] | undefined {
+  try {
+    const [low, high] = read().trim().split(/\s+/).map(Number);
+    return Number.isInteger(low) && Number.isInteger(high) ? [low!, high!] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A warning when stack ports lie in the kernel's ephemeral range: while a service is stopped
+ * (a restart, or between two test runs), any outgoing connection of the machine may be given
+ * one of its ports, and the service's next start then fails with "Address already in use" (seen
+ * as Kafka's misadvertised listener failing to bind after a stack restart). One line per
+ * variable; undefined when no port is in the range.
+ */
+export function ephemeralPortWarning(
+  owners: readonly { port: number; variable: string; use: string }[],
+  range: [number, number] | undefined,
+): string | undefined {
+  if (!range) return undefined;
+  const [low, high] = range;
+  const byVariable = new Map<string, number[]>();
+  for (const o of owners) {
+    if (o.port < low || o.port > high) continue;
+    const list = byVariable.get(o.variable) ?? [];
+    list.push(o.port);
+    byVariable.set(o.variable, list);
+  }
+  if (byVariable.size === 0) return undefined;
+  const which = [...byVariable].map(([variable, ports]) =>
+    `${variable} (ports ${Math.min(...ports)}–${Math.max(...ports)})`
+  ).join(", ");
+  return `${which} inside the kernel's ephemeral port range ${low}–${high}: an outgoing ` +
+    `connection can hold one of them when a service starts, which then fails with "Address ` +
+    `already in use"; fix: pick ports below ${low} (the defaults are)`;
+}

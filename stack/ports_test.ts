@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { StackError } from "./errors.ts";
-import { parsePort, resolveStackPorts } from "./ports.ts";
+import {
+  ephemeralPortRange,
+  ephemeralPortWarning,
+  parsePort,
+  portOwners,
+  resolveStackPorts,
+} from "./ports.ts";
 
 Deno.test("unset port variables give the documented defaults", () => {
   const ports = resolveStackPorts({});
@@ -68,4 +74,30 @@ Deno.test("the SASL and TLS listeners sit at Kafka port +3 and +4; the cluster a
     () => resolveClusterPorts({ NEXUS_STACK_CLUSTER_PORT: "x" }),
     /NEXUS_STACK_CLUSTER_PORT/,
   );
+});
+
+Deno.test("ports inside the kernel's ephemeral range are named with their variable and the fix", () => {
+  const range = ephemeralPortRange(() => "32768\t60999\n");
+  assert.deepEqual(range, [32768, 60999]);
+  assert.equal(ephemeralPortRange(() => "garbage"), undefined);
+  assert.deepEqual(
+    ephemeralPortWarning(portOwners(resolveStackPorts({})), range),
+    undefined,
+    "the defaults stay below the range",
+  );
+  const w = ephemeralPortWarning(
+    portOwners(
+      resolveStackPorts({ NEXUS_STACK_KAFKA_PORT: "39492", NEXUS_STACK_PG_PORT: "25432" }),
+    ),
+    range,
+  );
+  assert.deepEqual(
+    w?.startsWith(
+      "NEXUS_STACK_KAFKA_PORT (ports 39492–39496) inside the kernel's ephemeral port range 32768–60999",
+    ),
+    true,
+    w,
+  );
+  assert.deepEqual(w?.includes("NEXUS_STACK_PG_PORT"), false);
+  assert.deepEqual(w?.includes("fix: pick ports below 32768"), true);
 });

@@ -21,7 +21,12 @@ import {
 } from "./cluster.ts";
 import { withLock } from "./lock.ts";
 import { displayPath, stackPaths } from "./paths.ts";
-import { resolveStackPorts } from "./ports.ts";
+import {
+  ephemeralPortRange,
+  ephemeralPortWarning,
+  portOwners,
+  resolveStackPorts,
+} from "./ports.ts";
 import { postgresService } from "./postgres.ts";
 import { removeIfExists } from "./process.ts";
 import { readRunRecord } from "./run_record.ts";
@@ -127,6 +132,8 @@ async function forEach<T>(
 
 /** Installs (if needed), starts and waits for the given services; restarts any on old ports. */
 async function bringUp(ctx: StackContext, names: readonly ServiceName[], timeoutMs: number) {
+  const risky = ephemeralPortWarning(portOwners(ctx.ports), ephemeralPortRange());
+  if (risky) ctx.log(`warning: ${risky}`);
   await forEach(names, async (service) => {
     const before = await service.status(ctx);
     if (before.running && before.portsDiffer) {
