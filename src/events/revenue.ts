@@ -5,6 +5,11 @@
  */
 import type { EventCore } from "./event.ts";
 
+/** True when `price` (0..MAX_PRICE) has at most two decimals, as its JSON text says. */
+export function wholeCents(price: number): boolean {
+  return Math.round(price * 100) / 100 === price;
+}
+
 /**
  * Revenue of one event in integer cents: price in cents × quantity; 0 unless a purchase. Exact:
  * the contract bounds price (whole cents, ≤ 1,000,000) and quantity (≤ 10,000), so one event is

@@ -11,7 +11,9 @@
  *
  * @module
  */
-import { type Action, MAX_PRICE, MAX_QUANTITY } from "./event.ts";
+import { type Action, ACTIONS, MAX_PRICE, MAX_QUANTITY } from "./event.ts";
+import { utcInstant } from "./instant.ts";
+import { wholeCents } from "./revenue.ts";
 import schema from "./click_event.schema.json" with { type: "json" };
 
 /** The fields of a valid event that its counting needs, and where the rest is in its bytes. */
@@ -43,14 +45,11 @@ const STRING_FIELDS = (1 << F_ID) | (1 << F_USER) | (1 << F_SESSION) | (1 << F_P
 const MAX_LENGTH = FIELDS.map((name) =>
   (schema.properties as Record<string, { maxLength?: number }>)[name]?.maxLength ?? 24
 );
-const ACTIONS: readonly Action[] = ["view", "click", "add_to_cart", "remove_from_cart", "purchase"];
-const DEVICES = ["desktop", "mobile", "tablet"];
 const ENC = new TextEncoder();
 const FIELD_BYTES = FIELDS.map((f) => ENC.encode(f));
 const ACTION_BYTES = ACTIONS.map((a) => ENC.encode(a));
-const DEVICE_BYTES = DEVICES.map((d) => ENC.encode(d));
+const DEVICE_BYTES = schema.properties.device.enum.map((d) => ENC.encode(d));
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
-const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** The event id's character codes, for the call in progress. */
 const ID_CODES: number[] = [];
@@ -170,13 +169,7 @@ function timeAt(b: Uint8Array, at: number): number | undefined {
   const minute = digits(b, at + 14, 2);
   const second = digits(b, at + 17, 2);
   const ms = digits(b, at + 20, 3);
-  if (
-    year < 100 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
-    minute > 59 || second < 0 || second > 59 || ms < 0
-  ) return undefined;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day > (month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month]!)) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  return utcInstant(year, month, day, hour, minute, second, ms);
 }
 
 /** Where the number `plainNumber` read last ends. */
@@ -280,7 +273,7 @@ export function scanEvent(b: Uint8Array): ScannedEvent | undefined {
   if (a < 0) return undefined;
   const purchase = a === 4;
   if (price !== undefined) {
-    if (!(price >= 0) || !(price <= MAX_PRICE) || Math.round(price * 100) / 100 !== price) {
+    if (!(price >= 0) || !(price <= MAX_PRICE) || !wholeCents(price)) {
       return undefined;
     }
   } else if (purchase) return undefined;

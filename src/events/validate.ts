@@ -7,6 +7,8 @@
 import { Buffer, isAscii } from "node:buffer";
 import { Ajv, type ErrorObject } from "ajv";
 import schema from "./click_event.schema.json" with { type: "json" };
+import { utcInstant } from "./instant.ts";
+import { wholeCents } from "./revenue.ts";
 import { scanEvent } from "./scan.ts";
 import {
   type ClickEvent,
@@ -179,11 +181,6 @@ export function validateValueStrict(parsed: unknown): Validation {
   return { ok: true, event: parsed, time };
 }
 
-/** True when `price` (0..MAX_PRICE) has at most two decimals, as its JSON text says. */
-function wholeCents(price: number): boolean {
-  return Math.round(price * 100) / 100 === price;
-}
-
 /**
  * A string Ajv's `minLength: 1` / `maxLength: max` certainly accepts. Ajv counts code points,
  * which are never more than UTF-16 units, so `length <= max` is sufficient (not necessary:
@@ -211,19 +208,8 @@ function fastTime(s: string): number | undefined {
   const minute = digits(s, 14, 2);
   const second = digits(s, 17, 2);
   const ms = digits(s, 20, 3);
-  // Any non-digit makes its field negative. Years below 100 are left to the slow path
-  // (Date.UTC maps them to 1900 + year).
-  if (
-    year < 100 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 ||
-    minute > 59 || second < 0 || second > 59 || ms < 0
-  ) return undefined;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const days = month === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[month]!;
-  if (day > days) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  return utcInstant(year, month, day, hour, minute, second, ms);
 }
-
-const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** The decimal value of `n` ASCII digits of `s` from `at`; negative if any is not a digit. */
 function digits(s: string, at: number, n: number): number {
