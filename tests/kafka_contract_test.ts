@@ -215,6 +215,60 @@ function contract(name: KafkaClientName) {
       );
 
       await t.step(
+        "a fetch brings no more than its per-partition byte bound, and every record in order",
+        async () => {
+          const topic = await freshTopic(config, `contract_${name}_bound`, 1);
+          // 40 record batches of 5 records × 1000 random (incompressible) bytes: ~5 KB each
+          const producer = client.producer();
+          try {
+            for (let b = 0; b < 40; b++) {
+              await producer.send(
+                topic,
+                Array.from({ length: 5 }, (_, i) => ({
+                  key: `k${b}-${i}`,
+                  value: crypto.getRandomValues(new Uint8Array(1000)),
+                  partition: 0,
+                })),
+              );
+            }
+          } finally {
+            await producer.close();
+          }
+          const sizes: number[] = [];
+          const r = recorder();
+          const member = client.groupConsumer({
+            topic,
+            group: uniqueName("contract_bound"),
+            sessionTimeoutMs: 10_000,
+            maxBytesPerPartition: 8 * 1024,
+          });
+          await member.start({
+            ...r.listener,
+            records: (b) => {
+              if (b.records.length > 0) sizes.push(b.records.length);
+              r.listener.records(b);
+            },
+          });
+          try {
+            await until("assignment", () => r.assigned.size === 1);
+            member.seek(0, 0n);
+            await until("every record", () => r.count() >= 200);
+            assert.deepEqual(
+              r.got.get(0)!.map((x) => x.offset),
+              Array.from({ length: 200 }, (_, i) => BigInt(i)),
+            );
+            // 8 KiB holds one ~5 KB batch (the broker may add a truncated second one, which
+            // the client drops); the default bound would bring a dozen batches at once
+            assert.ok(Math.max(...sizes) <= 10, `records per delivery: ${sizes.join(",")}`);
+            assert.ok(sizes.length >= 20, `deliveries: ${sizes.length}`);
+            assert.deepEqual(r.failures, []);
+          } finally {
+            await member.close();
+          }
+        },
+      );
+
+      await t.step(
         "two members share a topic: the second gets some partitions, the first loses them",
         async () => {
           const topic = await freshTopic(config, `contract_${name}_group`, 4);

@@ -95,6 +95,22 @@ Deno.test("numbers outside their range name the allowed range", () => {
   );
 });
 
+Deno.test("fetch sizes default to 64 KiB per partition and six partitions per response", () => {
+  const c = resolveConfig({ env: {} });
+  assert.equal(c.kafkaFetchPartitionBytes, 65536);
+  assert.equal(c.kafkaFetchMaxBytes, 6 * 65536);
+  const set = resolveConfig({
+    env: { NEXUS_KAFKA_FETCH_PARTITION_BYTES: "1048576" },
+    flags: { "kafka-fetch-max-bytes": "4194304" },
+  });
+  assert.equal(set.kafkaFetchPartitionBytes, 1048576);
+  assert.equal(set.kafkaFetchMaxBytes, 4194304);
+  assert.throws(
+    () => resolveConfig({ env: { NEXUS_KAFKA_FETCH_PARTITION_BYTES: "64k" } }),
+    /NEXUS_KAFKA_FETCH_PARTITION_BYTES .* is "64k": not an integer/,
+  );
+});
+
 Deno.test("the archiver and the aggregator may not share a consumer group", () => {
   assert.throws(
     () => resolveConfig({ env: { NEXUS_ARCHIVER_GROUP: "g", NEXUS_AGGREGATOR_GROUP: "g" } }),

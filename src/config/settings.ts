@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { DEFAULT_FETCH_MAX_BYTES, DEFAULT_PARTITION_FETCH_BYTES } from "../kafka/port.ts";
 
 /** A parser turns a raw string into a value or throws a `SettingError`-style message. */
 export type Parse<T> = (raw: string) => T;
@@ -288,6 +289,26 @@ export const settings = {
       "Consumer-group session timeout of the aggregator and the archiver: how long a crashed or frozen process keeps its partitions before the group moves them (heartbeat = min(3 s, timeout/3), rebalance timeout = 2 x timeout); the broker must allow it (group.min/max.session.timeout.ms)",
     expect: "an integer 6000..1800000",
     parse: int(6000, 1_800_000),
+    group: "kafka",
+  },
+  kafkaFetchPartitionBytes: {
+    env: "NEXUS_KAFKA_FETCH_PARTITION_BYTES",
+    flag: "kafka-fetch-partition-bytes",
+    default: String(DEFAULT_PARTITION_FETCH_BYTES),
+    doc:
+      "Largest fetch per partition of the aggregator and the archiver, bytes (max.partition.fetch.bytes): fetched records stay in memory until handled, so this bounds memory; larger values buy little throughput",
+    expect: "an integer 1024..67108864",
+    parse: int(1024, 64 * 1024 * 1024),
+    group: "kafka",
+  },
+  kafkaFetchMaxBytes: {
+    env: "NEXUS_KAFKA_FETCH_MAX_BYTES",
+    flag: "kafka-fetch-max-bytes",
+    default: String(DEFAULT_FETCH_MAX_BYTES),
+    doc:
+      "Largest fetch response of the aggregator and the archiver, bytes (fetch.max.bytes); the broker still sends at least one record batch, so an oversized batch never stalls",
+    expect: "an integer 1024..268435456",
+    parse: int(1024, 256 * 1024 * 1024),
     group: "kafka",
   },
   instanceId: {

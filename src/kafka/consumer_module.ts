@@ -80,6 +80,8 @@ export async function startConsumerModule(
         group: parts.group,
         instanceId: config.instanceId,
         sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+        maxBytesPerPartition: config.kafkaFetchPartitionBytes,
+        maxBytes: config.kafkaFetchMaxBytes,
       }),
       handler: parts.handler,
       endOffsets: () => admin.offsets(topic),

@@ -35,6 +35,7 @@ import {
   type Admin,
   type BrokerAddress,
   type ConsumedRecord,
+  DEFAULT_FETCH_MAX_BYTES,
   DEFAULT_PARTITION_FETCH_BYTES,
   type FetchedBatch,
   type GroupConsumer,
@@ -388,6 +389,7 @@ class KafkajsGroupConsumer implements GroupConsumer {
       rebalanceTimeout: opts.rebalanceTimeoutMs ?? 2 * session,
       heartbeatInterval: opts.heartbeatIntervalMs ?? Math.min(3000, Math.floor(session / 3)),
       maxBytesPerPartition: opts.maxBytesPerPartition ?? DEFAULT_PARTITION_FETCH_BYTES,
+      maxBytes: opts.maxBytes ?? DEFAULT_FETCH_MAX_BYTES,
       // kafkajs sleeps this long when every partition is paused: keep resumes prompt
       maxWaitTimeInMs: opts.maxWaitMs ?? 250,
       retry: { retries: 100, initialRetryTime: 300, maxRetryTime: 10_000 },

@@ -33,6 +33,7 @@ import { keyPartitioner } from "./partitioner.ts";
 import {
   type Admin,
   type BrokerAddress,
+  DEFAULT_FETCH_MAX_BYTES,
   DEFAULT_PARTITION_FETCH_BYTES,
   type FetchedBatch,
   type GroupConsumer,
@@ -441,9 +442,7 @@ class PlatformaticGroupConsumer implements GroupConsumer {
     this.#loop = new FetchLoop(this.#fetcher, {
       topic: opts.topic,
       maxBytesPerPartition: opts.maxBytesPerPartition ?? DEFAULT_PARTITION_FETCH_BYTES,
-      // Bounds the memory one fetch response can take; the broker still returns
-      // at least one record batch, so an oversized batch never stalls a partition.
-      maxBytes: 6 * (opts.maxBytesPerPartition ?? DEFAULT_PARTITION_FETCH_BYTES),
+      maxBytes: opts.maxBytes ?? DEFAULT_FETCH_MAX_BYTES,
       maxWaitMs: opts.maxWaitMs ?? 500,
       log: this.#log,
     }, {
