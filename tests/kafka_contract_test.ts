@@ -269,6 +269,77 @@ function contract(name: KafkaClientName) {
       );
 
       await t.step(
+        "a partition resumed while the others have nothing new is fetched again at once",
+        async () => {
+          const topic = await freshTopic(config, `contract_${name}_resume`, 2);
+          // partition 1 holds 30 record batches of ~5 KB; partition 0 stays empty
+          const producer = client.producer();
+          try {
+            for (let b = 0; b < 30; b++) {
+              await producer.send(
+                topic,
+                Array.from({ length: 5 }, (_, i) => ({
+                  key: `k${b}-${i}`,
+                  value: crypto.getRandomValues(new Uint8Array(1000)),
+                  partition: 1,
+                })),
+              );
+            }
+          } finally {
+            await producer.close();
+          }
+          const member = client.groupConsumer({
+            topic,
+            group: uniqueName("contract_resume"),
+            sessionTimeoutMs: 10_000,
+            maxBytesPerPartition: 8 * 1024,
+            maxWaitMs: 500,
+          });
+          const r = recorder();
+          const deliveries: number[] = [];
+          let pauseOnce = true;
+          await member.start({
+            ...r.listener,
+            records: (b) => {
+              r.listener.records(b);
+              if (b.partition !== 1 || b.records.length === 0) return;
+              deliveries.push(performance.now());
+              if (pauseOnce) {
+                pauseOnce = false;
+                member.pause(1); // as the core does when a handler is busy
+              }
+            },
+          });
+          try {
+            await until("assignment", () => r.assigned.size === 2);
+            member.seek(0, 0n);
+            member.seek(1, 0n);
+            await until("the first delivery", () => deliveries.length > 0);
+            // the fetch that follows carries only the empty partition 0
+            await sleep(150);
+            const before = r.got.get(1)!.length;
+            const resumedAt = performance.now();
+            member.resume(1);
+            await until("partition 1 again", () => r.got.get(1)!.length > before, 10_000);
+            const waited = deliveries.at(-1)! - resumedAt;
+            console.log(
+              `[contract ${name}] resumed partition fetched after ${waited.toFixed(0)} ms`,
+            );
+            // without a brief poll it would wait for the empty partition's long poll (500 ms)
+            if (name === "platformatic") assert.ok(waited < 250, `waited ${waited.toFixed(0)} ms`);
+            await until("every record", () => r.count() >= 150);
+            assert.deepEqual(
+              r.got.get(1)!.map((x) => x.offset),
+              Array.from({ length: 150 }, (_, i) => BigInt(i)),
+            );
+            assert.deepEqual(r.failures, []);
+          } finally {
+            await member.close();
+          }
+        },
+      );
+
+      await t.step(
         "two members share a topic: the second gets some partitions, the first loses them",
         async () => {
           const topic = await freshTopic(config, `contract_${name}_group`, 4);

@@ -10,6 +10,13 @@
  * partition carries an epoch that `seek` and `remove` bump: records of a fetch issued before
  * the last seek are dropped, so after a seek only records from the sought offset arrive.
  *
+ * A paused partition is left out of the fetches, and a fetch of partitions without new records
+ * waits at the broker up to `maxWaitMs` (a long poll). A partition resumed while such a fetch is
+ * in flight could only join the next one: one lagging partition among caught-up ones, paused
+ * while its handler flushes, would then get two fetches per long poll (a few hundred records
+ * per half second). So while any paused partition has records left in the log, fetches wait at
+ * most {@linkcode BRIEF_WAIT_MS}.
+ *
  * @module
  */
 import type { Buffer } from "node:buffer";
@@ -50,6 +57,8 @@ interface PartitionFetch {
 }
 
 const IS_CONTROL = 0x20;
+/** Longest broker wait of a fetch while a paused partition has records left to fetch, ms. */
+export const BRIEF_WAIT_MS = 10;
 const OFFSET_OUT_OF_RANGE = 1;
 
 /** Fetches a set of partitions of one topic from the given offsets, until stopped. */
@@ -146,6 +155,10 @@ export class FetchLoop {
     if (this.#stopped) return;
     const wanted = [...this.#parts].filter(([, p]) => !p.paused);
     if (wanted.length === 0) return;
+    let maxWaitMs = this.#opts.maxWaitMs;
+    for (const p of this.#parts.values()) {
+      if (p.paused && p.reportedHigh > p.offset) maxWaitMs = Math.min(maxWaitMs, BRIEF_WAIT_MS);
+    }
     const metadata: ClusterMetadata = await this.#client.metadata({ topics: [this.#opts.topic] });
     if (this.#stopped) return;
     const topic = metadata.topics.get(this.#opts.topic);
@@ -162,10 +175,12 @@ export class FetchLoop {
       if (!list) byNode.set(leader, list = []);
       list.push(partition);
     }
-    for (const [node, partitions] of byNode) this.#fetchFrom(node, topic.id, partitions);
+    for (const [node, partitions] of byNode) {
+      this.#fetchFrom(node, topic.id, partitions, maxWaitMs);
+    }
   }
 
-  #fetchFrom(node: number, topicId: string, partitions: number[]): void {
+  #fetchFrom(node: number, topicId: string, partitions: number[], maxWaitMs: number): void {
     const requested = new Map<number, { offset: bigint; epoch: number }>();
     for (const partition of partitions) {
       const p = this.#parts.get(partition)!;
@@ -174,7 +189,7 @@ export class FetchLoop {
     this.#inflight.add(node);
     this.#client.fetch({
       node,
-      maxWaitTime: this.#opts.maxWaitMs,
+      maxWaitTime: maxWaitMs,
       maxBytes: this.#opts.maxBytes,
       topics: [{
         topicId,
