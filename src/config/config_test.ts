@@ -95,10 +95,10 @@ Deno.test("numbers outside their range name the allowed range", () => {
   );
 });
 
-Deno.test("fetch sizes default to 64 KiB per partition and six partitions per response", () => {
+Deno.test("fetch sizes default to 96 KiB per partition and six partitions per response", () => {
   const c = resolveConfig({ env: {} });
-  assert.equal(c.kafkaFetchPartitionBytes, 65536);
-  assert.equal(c.kafkaFetchMaxBytes, 6 * 65536);
+  assert.equal(c.kafkaFetchPartitionBytes, 98304);
+  assert.equal(c.kafkaFetchMaxBytes, 6 * 98304);
   const set = resolveConfig({
     env: { NEXUS_KAFKA_FETCH_PARTITION_BYTES: "1048576" },
     flags: { "kafka-fetch-max-bytes": "4194304" },
