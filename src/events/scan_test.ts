@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import fc from "fast-check";
 import { defaultStreamParams, generateStream } from "../generator/mod.ts";
 import schema from "./click_event.schema.json" with { type: "json" };
@@ -173,4 +174,18 @@ Deno.test("the scanner knows every field of the schema, and nothing else", () =>
     "referrer",
   ];
   assert.deepEqual(Object.keys(schema.properties).sort(), [...known].sort());
+});
+
+Deno.test("the scanner reads the same event from a Buffer, a plain Uint8Array and a view into a larger one", () => {
+  const text =
+    `{"schema_version":1,"event_id":"42-1234567-abc","user_id":"u1","session_id":"s1","product_id":"p1","action":"view","timestamp":"2026-01-01T00:00:01.000Z"}`;
+  const plain = enc.encode(text);
+  const padded = enc.encode(`xx${text}yy`).subarray(2, 2 + plain.length);
+  const buffer = Buffer.from(text);
+  const events = [plain, padded, buffer].map((b) => scanEvent(b));
+  for (const e of events) {
+    assert.ok(e);
+    assert.equal(e.event_id, "42-1234567-abc");
+    assert.equal(e.time, Date.UTC(2026, 0, 1, 0, 0, 1));
+  }
 });
