@@ -76,6 +76,33 @@ async function produceNumbered(client: KafkaClient, topic: string, n: number, pa
   }
 }
 
+/**
+ * Sends `batches` record batches to `partition`, one send each: 5 records of 1000 random
+ * (incompressible) bytes, ~5 KB per batch.
+ */
+async function produceBatches(
+  client: KafkaClient,
+  topic: string,
+  partition: number,
+  batches: number,
+) {
+  const producer = client.producer();
+  try {
+    for (let b = 0; b < batches; b++) {
+      await producer.send(
+        topic,
+        Array.from({ length: 5 }, (_, i) => ({
+          key: `k${b}-${i}`,
+          value: crypto.getRandomValues(new Uint8Array(1000)),
+          partition,
+        })),
+      );
+    }
+  } finally {
+    await producer.close();
+  }
+}
+
 function contract(name: KafkaClientName) {
   Deno.test({
     name: `kafka port contract with the ${name} adapter`,
@@ -218,22 +245,7 @@ function contract(name: KafkaClientName) {
         "a fetch brings no more than its per-partition byte bound, and every record in order",
         async () => {
           const topic = await freshTopic(config, `contract_${name}_bound`, 1);
-          // 40 record batches of 5 records × 1000 random (incompressible) bytes: ~5 KB each
-          const producer = client.producer();
-          try {
-            for (let b = 0; b < 40; b++) {
-              await producer.send(
-                topic,
-                Array.from({ length: 5 }, (_, i) => ({
-                  key: `k${b}-${i}`,
-                  value: crypto.getRandomValues(new Uint8Array(1000)),
-                  partition: 0,
-                })),
-              );
-            }
-          } finally {
-            await producer.close();
-          }
+          await produceBatches(client, topic, 0, 40);
           const sizes: number[] = [];
           const r = recorder();
           const member = client.groupConsumer({
@@ -272,22 +284,7 @@ function contract(name: KafkaClientName) {
         "a partition resumed while the others have nothing new is fetched again at once",
         async () => {
           const topic = await freshTopic(config, `contract_${name}_resume`, 2);
-          // partition 1 holds 30 record batches of ~5 KB; partition 0 stays empty
-          const producer = client.producer();
-          try {
-            for (let b = 0; b < 30; b++) {
-              await producer.send(
-                topic,
-                Array.from({ length: 5 }, (_, i) => ({
-                  key: `k${b}-${i}`,
-                  value: crypto.getRandomValues(new Uint8Array(1000)),
-                  partition: 1,
-                })),
-              );
-            }
-          } finally {
-            await producer.close();
-          }
+          await produceBatches(client, topic, 1, 30); // partition 0 stays empty
           const member = client.groupConsumer({
             topic,
             group: uniqueName("contract_resume"),

@@ -53,12 +53,11 @@ const DEVICE_BYTES = schema.properties.device.enum.map((d) => ENC.encode(d));
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /**
- * The characters of b[start, end), one per byte. The scanner only calls it on printable ASCII,
- * so this is the id's string. A Buffer (what both Kafka clients hand out) decodes natively: a
- * JavaScript array of codes spread into `String.fromCharCode` left ~500 bytes of garbage per
- * event.
+ * The characters of b[start, end), one per byte (for ASCII bytes, their text). A Buffer (what
+ * both Kafka clients hand out) decodes natively; the scanner's ids used to be an array of codes
+ * spread into `String.fromCharCode`, which left ~500 bytes of garbage per event.
  */
-function latin1(b: Uint8Array, start: number, end: number): string {
+export function latin1(b: Uint8Array, start: number, end: number): string {
   const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   return buf.toString("latin1", start, end);
 }

@@ -4,12 +4,12 @@
  *
  * @module
  */
-import { Buffer, isAscii } from "node:buffer";
+import { isAscii } from "node:buffer";
 import { Ajv, type ErrorObject } from "ajv";
 import schema from "./click_event.schema.json" with { type: "json" };
 import { utcInstant } from "./instant.ts";
 import { wholeCents } from "./revenue.ts";
-import { scanEvent } from "./scan.ts";
+import { latin1, scanEvent } from "./scan.ts";
 import {
   type ClickEvent,
   type EventCore,
@@ -122,10 +122,7 @@ function validateBytes(value: Uint8Array | null | undefined): Validation {
  */
 function utf8Text(bytes: Uint8Array): string {
   if (!isAscii(bytes)) return decoder.decode(bytes);
-  const b = Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return b.toString("latin1");
+  return latin1(bytes, 0, bytes.byteLength);
 }
 
 /**

@@ -58,7 +58,7 @@ interface PartitionFetch {
 
 const IS_CONTROL = 0x20;
 /** Longest broker wait of a fetch while a paused partition has records left to fetch, ms. */
-export const BRIEF_WAIT_MS = 10;
+const BRIEF_WAIT_MS = 10;
 const OFFSET_OUT_OF_RANGE = 1;
 
 /** Fetches a set of partitions of one topic from the given offsets, until stopped. */
