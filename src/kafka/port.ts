@@ -15,18 +15,8 @@ export type KafkaClientName = "platformatic" | "kafkajs";
 /** The adapters, in the order `--help` lists them. */
 export const KAFKA_CLIENTS: readonly KafkaClientName[] = ["platformatic", "kafkajs"];
 
-/**
- * Default largest fetch per partition, bytes (96 KiB, about 400 click events). What a fetch
- * brings in stays alive until its records are handled, so this bounds memory: on the
- * 1M-event bench (record batches of ~37 KB), 256 KiB fetches peaked the aggregator at
- * 289–342 MB RSS, 96 KiB at 235–256 MB. 64 KiB (one batch plus a cut-off one per partition)
- * was slower and, in most runs at one time of the day, left V8 promoting fetched records
- * (276–294 MB).
- */
-export const DEFAULT_PARTITION_FETCH_BYTES = 96 * 1024;
-
-/** Default largest fetch response, bytes: six partitions' worth (576 KiB). */
-export const DEFAULT_FETCH_MAX_BYTES = 6 * DEFAULT_PARTITION_FETCH_BYTES;
+// The fetch bounds' defaults are settings (`NEXUS_KAFKA_FETCH_*`); the reasoning is written there.
+export { DEFAULT_FETCH_MAX_BYTES, DEFAULT_PARTITION_FETCH_BYTES } from "../config/settings.ts";
 
 /**
  * An error from the port. `retriable` says whether the same call may succeed later (broker
