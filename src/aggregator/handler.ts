@@ -8,7 +8,8 @@
  * Flushes happen when `NEXUS_FLUSH_MAX_EVENTS` records are pending, every
  * `NEXUS_FLUSH_INTERVAL_MS`, and — once the partition has read to the log end — within
  * `NEXUS_CAUGHT_UP_FLUSH_MS` (spaced by it, so a trickle of records does not cost a
- * transaction each). A flush by size runs behind: the partition's next records are processed
+ * transaction each; but at once when the batch that reached the end followed one that did not:
+ * the end of a catch-up). A flush by size runs behind: the partition's next records are processed
  * while its plan (a snapshot) is written, and the next plan waits for it, so there is one
  * flush per partition at a time and at most twice the size pending; `take` waits only then.
  * Other partitions flush concurrently, each in its own transaction. A flush that PostgreSQL
@@ -109,6 +110,8 @@ export class AggregatorPartition implements PartitionHandler {
   #running?: Promise<void>;
   /** Why that flush failed for good (thrown by the next `take` or `tick`). */
   #failure?: { error: unknown };
+  /** The previous `take` left records between the position and the log end (a catch-up). */
+  #behind = false;
 
   constructor(shared: AggregatorShared, ctx: PartitionContext) {
     this.#shared = shared;
@@ -163,10 +166,16 @@ export class AggregatorPartition implements PartitionHandler {
     }
     if (st.pendingEvents >= 2 * max) await this.#settle(); // one flush behind, not more
     if (this.#gone) return records.length;
+    const high = this.#ctx.highWatermark;
+    const atEnd = high >= 0n && st.position >= high;
+    // a catch-up (a restart's replay, a burst) just ended: store its results now, not after
+    // the caught-up spacing, which is for the trickle that follows
+    const catchUpOver = atEnd && this.#behind && this.#shared.caughtUpFlushMs > 0;
+    this.#behind = high >= 0n && !atEnd;
     if (sharedStateSize(this.#shared) > this.#shared.maxStateEntries) {
       await this.#settle();
       await this.#flush(true);
-    } else if (st.pendingEvents > 0 && this.#caughtUpDue(Date.now())) {
+    } else if (st.pendingEvents > 0 && (catchUpOver || this.#caughtUpDue(Date.now()))) {
       await this.#settle();
       await this.#flush(true);
     }

@@ -484,7 +484,7 @@ export const settings = {
     flag: "caught-up-flush-ms",
     default: "200",
     doc:
-      "Once a partition has read to the log end, its results are flushed within this many ms, at most this often (0: by interval and size only)",
+      "Once a partition has read to the log end, its results are flushed within this many ms, at most this often; at once when it gets there after a catch-up (0: by interval and size only)",
     expect: "an integer 0..600000",
     parse: int(0, 600_000),
     group: "aggregator",

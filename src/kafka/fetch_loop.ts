@@ -6,7 +6,11 @@
  *
  * One fetch per leader broker is in flight at a time, carrying every active partition that
  * broker leads (the library keeps an incremental fetch session per broker, KIP-227). When a
- * response arrives its records are delivered at once and the next fetch goes out. Each
+ * response arrives its records are handed over and the next fetch goes out in the same turn of
+ * the event loop, before the handlers process those records (they run in later microtasks): the
+ * broker prepares the next response while this one is processed. Issuing it a microtask later,
+ * after an `await` of the (cached) metadata, put it behind all that processing — the consumer
+ * then sat idle for a round trip after every batch (10–20 % of a catch-up). Each
  * partition carries an epoch that `seek` and `remove` bump: records of a fetch issued before
  * the last seek are dropped, so after a seek only records from the sought offset arrive.
  *
@@ -134,7 +138,7 @@ export class FetchLoop {
     this.#scheduled = true;
     queueMicrotask(() => {
       this.#scheduled = false;
-      this.#pump().catch((e) => this.#failed(e));
+      this.#pump();
     });
   }
 
@@ -151,16 +155,35 @@ export class FetchLoop {
     }, delay);
   }
 
-  async #pump(): Promise<void> {
-    if (this.#stopped) return;
+  /**
+   * Issues a fetch to every leader without one in flight. Synchronous while the library's
+   * metadata is cached (its callback then runs at once), so a caller can order it before work
+   * it queues.
+   */
+  #pump(): void {
+    if (this.#stopped || this.#retryTimer !== undefined) return;
     const wanted = [...this.#parts].filter(([, p]) => !p.paused);
     if (wanted.length === 0) return;
     let maxWaitMs = this.#opts.maxWaitMs;
     for (const p of this.#parts.values()) {
       if (p.paused && p.reportedHigh > p.offset) maxWaitMs = Math.min(maxWaitMs, BRIEF_WAIT_MS);
     }
-    const metadata: ClusterMetadata = await this.#client.metadata({ topics: [this.#opts.topic] });
-    if (this.#stopped) return;
+    this.#client.metadata({ topics: [this.#opts.topic] }, (error, metadata) => {
+      if (this.#stopped) return;
+      try {
+        if (error || !metadata) throw error ?? new Error("no cluster metadata");
+        this.#fetchLeaders(metadata, wanted, maxWaitMs);
+      } catch (e) {
+        this.#failed(e);
+      }
+    });
+  }
+
+  #fetchLeaders(
+    metadata: ClusterMetadata,
+    wanted: [number, PartitionFetch][],
+    maxWaitMs: number,
+  ): void {
     const topic = metadata.topics.get(this.#opts.topic);
     if (!topic) throw new Error(`no metadata for topic ${this.#opts.topic}`);
     const byNode = new Map<number, number[]>();
@@ -206,7 +229,7 @@ export class FetchLoop {
         this.#inflight.delete(node);
         this.#failures = 0;
         this.#deliver(response, requested);
-        this.#kick();
+        this.#pump(); // before the handlers take these records (see the module doc)
       },
       (error) => {
         this.#inflight.delete(node);
