@@ -8,8 +8,8 @@
  * Flushes happen when `NEXUS_FLUSH_MAX_EVENTS` records are pending, every
  * `NEXUS_FLUSH_INTERVAL_MS`, and — once the partition has read to the log end — within
  * `NEXUS_CAUGHT_UP_FLUSH_MS` (spaced by it, so a trickle of records does not cost a
- * transaction each; but at once when the batch that reached the end followed one that did not:
- * the end of a catch-up). A flush by size runs behind: the partition's next records are processed
+ * transaction each; but at once at the end of a catch-up, when a fetch was cut short by its
+ * byte bound since the partition last reached the end). A flush by size runs behind: the partition's next records are processed
  * while its plan (a snapshot) is written, and the next plan waits for it, so there is one
  * flush per partition at a time and at most twice the size pending; `take` waits only then.
  * Other partitions flush concurrently, each in its own transaction. A flush that PostgreSQL
@@ -110,8 +110,8 @@ export class AggregatorPartition implements PartitionHandler {
   #running?: Promise<void>;
   /** Why that flush failed for good (thrown by the next `take` or `tick`). */
   #failure?: { error: unknown };
-  /** The previous `take` left records between the position and the log end (a catch-up). */
-  #behind = false;
+  /** Since it last reached the log end, a fetch of this partition was cut short (a catch-up). */
+  #catchingUp = false;
 
   constructor(shared: AggregatorShared, ctx: PartitionContext) {
     this.#shared = shared;
@@ -166,12 +166,14 @@ export class AggregatorPartition implements PartitionHandler {
     }
     if (st.pendingEvents >= 2 * max) await this.#settle(); // one flush behind, not more
     if (this.#gone) return records.length;
+    // A catch-up (a restart's replay, a burst) that just ended is stored now, not after the
+    // caught-up spacing, which is for the trickle that follows. Batches merely queued behind a
+    // flush are no catch-up: only fetches cut short by their byte bound make one.
+    if (this.#ctx.fetchCut) this.#catchingUp = true;
     const high = this.#ctx.highWatermark;
     const atEnd = high >= 0n && st.position >= high;
-    // a catch-up (a restart's replay, a burst) just ended: store its results now, not after
-    // the caught-up spacing, which is for the trickle that follows
-    const catchUpOver = atEnd && this.#behind && this.#shared.caughtUpFlushMs > 0;
-    this.#behind = high >= 0n && !atEnd;
+    const catchUpOver = atEnd && this.#catchingUp && this.#shared.caughtUpFlushMs > 0;
+    if (atEnd) this.#catchingUp = false;
     if (sharedStateSize(this.#shared) > this.#shared.maxStateEntries) {
       await this.#settle();
       await this.#flush(true);

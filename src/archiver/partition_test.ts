@@ -420,6 +420,7 @@ function fakeCtx(partition = 0) {
     topic: "t",
     partition,
     highWatermark: -1n,
+    fetchCut: false,
     endOffsetsReadAt: 0,
     signal: abort.signal,
     wake: () => {},

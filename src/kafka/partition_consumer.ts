@@ -49,6 +49,12 @@ export interface PartitionContext {
   /** The partition's latest known end offset (-1n before the first report). */
   readonly highWatermark: bigint;
   /**
+   * True when the latest fetch that brought records of this partition stopped before the log
+   * end it reported (its byte bound cut it): more records wait in the log than are fetched — the
+   * partition is catching up rather than following its producers.
+   */
+  readonly fetchCut: boolean;
+  /**
    * Wall-clock ms at which the latest end-offset read covering this partition was requested
    * (0 before the first). `highWatermark` is at least the end offset as of that moment: a
    * record appended before it is counted in `highWatermark` once the read is done.
@@ -157,6 +163,7 @@ interface Slot {
   state: "opening" | "open" | "closing";
   position?: bigint;
   highWatermark: bigint;
+  fetchCut: boolean;
   endOffsetsReadAt: number;
   /** Batches waiting for the handler; the first may be partly taken (`skip` records). */
   queue: FetchedBatch[];
@@ -232,6 +239,7 @@ export async function startPartitionConsumer(
       abort,
       state: "opening",
       highWatermark: high.get(partition) ?? -1n,
+      fetchCut: false,
       endOffsetsReadAt: 0,
       queue: [],
       skip: 0,
@@ -246,6 +254,9 @@ export async function startPartitionConsumer(
       partition,
       get highWatermark() {
         return slot.highWatermark;
+      },
+      get fetchCut() {
+        return slot.fetchCut;
       },
       get endOffsetsReadAt() {
         return slot.endOffsetsReadAt;
@@ -432,6 +443,7 @@ export async function startPartitionConsumer(
       }
     }
     if (!slot || slot.state !== "open" || batch.records.length === 0) return;
+    slot.fetchCut = batch.highWatermark > batch.records[batch.records.length - 1]!.offset + 1n;
     slot.queue.push(batch);
     if (slot.queue.length >= maxQueued) setFetchPaused(slot, true);
     drain(slot);

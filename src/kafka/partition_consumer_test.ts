@@ -55,12 +55,12 @@ class FakeGroup implements GroupConsumer {
     return Promise.resolve();
   }
   /** Delivers records `from`..`to` (inclusive) of `partition`. */
-  deliver(partition: number, from: number, to: number, fetchOffset?: bigint): void {
+  deliver(partition: number, from: number, to: number, fetchOffset?: bigint, high = to + 1): void {
     const records: ConsumedRecord[] = [];
     for (let o = from; o <= to; o++) {
       records.push({ offset: BigInt(o), timestamp: 0, key: null, value: Uint8Array.of(o & 255) });
     }
-    this.listener!.records({ partition, records, highWatermark: BigInt(to + 1), fetchOffset });
+    this.listener!.records({ partition, records, highWatermark: BigInt(high), fetchOffset });
   }
 }
 
@@ -153,6 +153,27 @@ Deno.test({
     await core.stop();
     assert.deepEqual(h(0)!.closes, ["shutdown"]);
     assert.ok(group.closed);
+  },
+});
+
+Deno.test({
+  name: "the context tells whether the latest fetch with records stopped short of the log end",
+  sanitizeOps: true,
+  async fn() {
+    const { group, core, h } = await setup(0n);
+    group.listener!.assigned([0]);
+    await until("seek", () => group.seeks.length === 1);
+    const ctx = h(0)!.ctx;
+    assert.equal(ctx.fetchCut, false);
+    group.deliver(0, 0, 4, 0n, 100); // the log goes on to 99: cut by its byte bound
+    assert.equal(ctx.fetchCut, true);
+    assert.equal(ctx.highWatermark, 100n);
+    group.listener!.records({ partition: 0, records: [], highWatermark: 100n });
+    assert.equal(ctx.fetchCut, true, "a delivery without records says nothing of a cut");
+    group.deliver(0, 5, 99, 5n); // up to the end it reported
+    assert.equal(ctx.fetchCut, false);
+    await until("records taken", () => h(0)!.taken.length === 100);
+    await core.stop();
   },
 });
 
