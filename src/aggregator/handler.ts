@@ -9,7 +9,8 @@
  * `NEXUS_FLUSH_INTERVAL_MS`, and — once the partition has read to the log end — within
  * `NEXUS_CAUGHT_UP_FLUSH_MS` (spaced by it, so a trickle of records does not cost a
  * transaction each; but at once at the end of a catch-up, when a fetch was cut short by its
- * byte bound since the partition last reached the end). A flush by size runs behind: the partition's next records are processed
+ * byte bound since the partition last reached the end: one attempt, run behind like a size
+ * flush, so that a PostgreSQL refusing it does not hold up consuming). A flush by size runs behind: the partition's next records are processed
  * while its plan (a snapshot) is written, and the next plan waits for it, so there is one
  * flush per partition at a time and at most twice the size pending; `take` waits only then.
  * Other partitions flush concurrently, each in its own transaction. A flush that PostgreSQL
@@ -177,7 +178,9 @@ export class AggregatorPartition implements PartitionHandler {
     if (sharedStateSize(this.#shared) > this.#shared.maxStateEntries) {
       await this.#settle();
       await this.#flush(true);
-    } else if (st.pendingEvents > 0 && (catchUpOver || this.#caughtUpDue(Date.now()))) {
+    } else if (st.pendingEvents > 0 && catchUpOver) {
+      this.#flushOnceBehind();
+    } else if (st.pendingEvents > 0 && this.#caughtUpDue(Date.now())) {
       await this.#settle();
       await this.#flush(true);
     }
@@ -190,6 +193,21 @@ export class AggregatorPartition implements PartitionHandler {
    */
   #flushBehind(): void {
     const running = this.#flush(true).catch((error) => {
+      this.#failure = { error };
+    }).finally(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+    this.#running = running;
+  }
+
+  /**
+   * One flush attempt after the one running behind, if any, while records go on being
+   * processed: a PostgreSQL that refuses it for now must not stop consuming (the ticks try
+   * again when due, as for any flush).
+   */
+  #flushOnceBehind(): void {
+    const before = this.#running ?? Promise.resolve();
+    const running = before.then(() => this.#flush(false)).catch((error) => {
       this.#failure = { error };
     }).finally(() => {
       if (this.#running === running) this.#running = undefined;
