@@ -10,9 +10,10 @@
  * `NEXUS_CAUGHT_UP_FLUSH_MS` (spaced by it, so a trickle of records does not cost a
  * transaction each; but at once at the end of a catch-up, when a fetch was cut short by its
  * byte bound since the partition last reached the end: one attempt, run behind like a size
- * flush, so that a PostgreSQL refusing it does not hold up consuming). A flush by size runs behind: the partition's next records are processed
- * while its plan (a snapshot) is written, and the next plan waits for it, so there is one
- * flush per partition at a time and at most twice the size pending; `take` waits only then.
+ * flush, so that a PostgreSQL refusing it does not hold up consuming). A flush by size runs
+ * behind: the partition's next records are processed while its plan (a snapshot) is written,
+ * and the next plan waits for it, so there is one flush per partition at a time and at most
+ * twice the size pending; `take` waits only then.
  * Other partitions flush concurrently, each in its own transaction. A flush that PostgreSQL
  * refuses for a retriable reason is retried with backoff; one that retrying cannot fix is
  * thrown by the partition's next `take` or `tick`; one fenced by a newer owner reopens the
@@ -161,7 +162,7 @@ export class AggregatorPartition implements PartitionHandler {
     for (const r of records) {
       st.process(r, now);
       if (st.pendingEvents >= max && !this.#running) {
-        this.#flushBehind();
+        this.#flushBehind(true);
         if (this.#gone) return records.length; // fenced: the core reopens the partition
       }
     }
@@ -179,7 +180,7 @@ export class AggregatorPartition implements PartitionHandler {
       await this.#settle();
       await this.#flush(true);
     } else if (st.pendingEvents > 0 && catchUpOver) {
-      this.#flushOnceBehind();
+      this.#flushBehind(false);
     } else if (st.pendingEvents > 0 && this.#caughtUpDue(Date.now())) {
       await this.#settle();
       await this.#flush(true);
@@ -188,26 +189,15 @@ export class AggregatorPartition implements PartitionHandler {
   }
 
   /**
-   * Starts a flush of what is pending and lets records go on being processed while it is
-   * written (the next plan waits for it: one flush per partition at a time).
+   * Starts a flush of what is pending — after the one running behind, if any — and lets records
+   * go on being processed while it is written (one flush per partition at a time). With
+   * `retry`, transient failures are retried until it is written (a flush by size); without, it
+   * is one attempt (the end of a catch-up: a PostgreSQL refusing it for now must not stop
+   * consuming; the ticks try again when due, as for any flush).
    */
-  #flushBehind(): void {
-    const running = this.#flush(true).catch((error) => {
-      this.#failure = { error };
-    }).finally(() => {
-      if (this.#running === running) this.#running = undefined;
-    });
-    this.#running = running;
-  }
-
-  /**
-   * One flush attempt after the one running behind, if any, while records go on being
-   * processed: a PostgreSQL that refuses it for now must not stop consuming (the ticks try
-   * again when due, as for any flush).
-   */
-  #flushOnceBehind(): void {
-    const before = this.#running ?? Promise.resolve();
-    const running = before.then(() => this.#flush(false)).catch((error) => {
+  #flushBehind(retry: boolean): void {
+    const start = () => this.#flush(retry);
+    const running = (this.#running ? this.#running.then(start) : start()).catch((error) => {
       this.#failure = { error };
     }).finally(() => {
       if (this.#running === running) this.#running = undefined;
